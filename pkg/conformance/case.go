@@ -1,0 +1,116 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/tokencheck/tokencheck/pkg/httpcall"
+)
+
+// Category groups cases in reports and lets --run select a family of attacks.
+type Category string
+
+// The case families, in the order reports list them.
+const (
+	Quickstart Category = "quickstart" // Auth0's quickstart tests: public, private and scoped routes
+	Forged     Category = "forged"     // tokens forged without any of the issuer's keys
+	Claims     Category = "claims"     // properly signed tokens with one bad claim or header: need the issuer's key
+	RFC6750    Category = "rfc6750"    // bearer-token usage details: schemes, token in two places
+	CORS       Category = "cors"       // browser clients: preflight and CORS headers on errors
+	Rotation   Category = "rotation"   // the issuer changes its signing key
+)
+
+// Case is one request the suite sends and what a correct API answers to it.
+type Case struct {
+	// Name is unique across the matrix; with the category it forms the ID that --run matches.
+	Name     string
+	Category Category
+	// NeedsKey marks cases whose token must be signed by the issuer: they run only with the stand-in tenant.
+	NeedsKey bool
+	// Serial cases run one at a time after every concurrent case, e.g. key rotation, which changes the tenant.
+	Serial bool
+	// Why says in one line what an attacker or a user gains when the API gets this case wrong.
+	Why string
+	// Build makes the request; it returns an error wrapping ErrSkip when the environment cannot support the case.
+	Build func(ctx context.Context, env *Env) (httpcall.Request, error)
+	// Expect is what a correct API answers.
+	Expect Expect
+	// Check, if set, inspects the response further (rfc6750 profile only): an error says what is wrong, a note
+	// is added to the report.
+	Check func(ctx context.Context, env *Env, resp *httpcall.Response) (note string, err error)
+}
+
+// ID is category/name, the string --run matches and reports print.
+func (c *Case) ID() string { return string(c.Category) + "/" + c.Name }
+
+// Expect is the answer a correct API gives to a case.
+type Expect struct {
+	// Status is the status code a correct API answers.
+	Status int
+	// Also lists other acceptable status codes (e.g. 431 for an oversized header); the Error check applies only
+	// when the API answered Status.
+	Also []int
+	// Error is the RFC 6750 error code WWW-Authenticate must carry with Status ("" on a 401 means the challenge
+	// must carry no error code, as RFC 6750 §3.1 wants when a request has no credentials).
+	Error string
+	// JSON requires a JSON body (Content-Type application/json).
+	JSON bool
+}
+
+// String is the expectation as the report prints it, e.g. "401 invalid_token".
+func (e Expect) String() string {
+	var b strings.Builder
+	b.WriteString(strconv.Itoa(e.Status))
+	for _, s := range e.Also {
+		b.WriteString("|" + strconv.Itoa(s))
+	}
+	if e.Error != "" {
+		b.WriteString(" " + e.Error)
+	}
+	return b.String()
+}
+
+func (e Expect) accepts(status int) bool {
+	if status == e.Status {
+		return true
+	}
+	for _, s := range e.Also {
+		if s == status {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrSkip marks a case the environment cannot run (e.g. it needs the issuer's key); wrap it with the reason.
+var ErrSkip = errors.New("skipped")
+
+// skipf returns an error wrapping ErrSkip whose message is the reason the report shows.
+func skipf(format string, args ...any) error {
+	return &skipError{reason: fmt.Sprintf(format, args...)}
+}
+
+type skipError struct{ reason string }
+
+func (e *skipError) Error() string        { return e.reason }
+func (e *skipError) Is(target error) bool { return target == ErrSkip }
+
+// needsStandIn is the reason every NeedsKey case gives with a real tenant.
+const needsStandIn = "needs the stand-in tenant"
+
+// request is the common shape of a case's request: a GET of path with an optional Authorization value.
+func request(env *Env, path string, header http.Header) httpcall.Request {
+	if header == nil {
+		header = http.Header{}
+	}
+	return httpcall.Request{Method: http.MethodGet, URL: env.URL(path), Header: header}
+}
+
+// bearer is an Authorization header carrying token with the Bearer scheme.
+func bearer(token string) http.Header {
+	return http.Header{"Authorization": {"Bearer " + token}}
+}

@@ -1,0 +1,222 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tokencheck/tokencheck/pkg/httpcall"
+	"github.com/tokencheck/tokencheck/pkg/tokens"
+)
+
+// Paths are the routes under test; defaults are those of Auth0's API quickstarts.
+type Paths struct {
+	Public  string // answers 200 without a token
+	Private string // needs a valid token
+	Scoped  string // needs a valid token with the required scope
+}
+
+// DefaultPaths are the Auth0 quickstart routes.
+func DefaultPaths() Paths {
+	return Paths{Public: "/api/public", Private: "/api/private", Scoped: "/api/private-scoped"}
+}
+
+// Minter signs tokens with the issuer's current key; only the stand-in tenant offers one (*tokens.Minter).
+type Minter interface {
+	Mint(ctx context.Context, header, claims map[string]any) (string, error)
+}
+
+// Config says where the API and its tenant are and how to get tokens from it.
+type Config struct {
+	API      string // base URL of the API under test
+	Issuer   string // issuer URL, with its trailing slash
+	Audience string // the API identifier tokens are asked for
+	// ClientID and ClientSecret get a token holding Scope from a real tenant (client credentials).
+	ClientID, ClientSecret string
+	// NoScopeClientID and NoScopeClientSecret optionally get a valid token without Scope from a real tenant.
+	NoScopeClientID, NoScopeClientSecret string
+	Paths                                Paths
+	Scope                                string // scope the scoped route requires
+	Origin                               string // an origin the API allows (CORS)
+	// HTTP sends every request; it must have a timeout and not follow redirects (httpcall.NewClient).
+	HTTP *http.Client
+	// TrapListen is the address of the tester's own key server that jku/x5u tokens point at; "" is 127.0.0.1:0.
+	TrapListen string
+	// TrapURL is the base URL the API would use to reach that server; "" derives it from the listener.
+	TrapURL string
+}
+
+// Env is everything a case's Build needs: the API, the tokens, the issuer's public key and the trap server.
+type Env struct {
+	API      string
+	Paths    Paths
+	Scope    string
+	Origin   string
+	Audience string
+	// Issuer is the iss the API trusts (discovery's issuer).
+	Issuer    string
+	HTTP      *http.Client
+	Discovery *tokens.Discovery
+	// Minter is nil with a real tenant: cases that need the issuer's key are then skipped.
+	Minter Minter
+	// ScopedToken is a valid token holding Scope; NoScopeToken a valid one without it ("" when unavailable).
+	ScopedToken, NoScopeToken string
+	// Trap serves the tester's own keys for the jku/x5u cases; nil skips them.
+	Trap *Trap
+
+	issuerKey *jwk // the published key that signed ScopedToken, nil if not an RSA key in the JWKS
+	kid       string
+}
+
+// URL is the API's base URL joined with path.
+func (e *Env) URL(path string) string {
+	return strings.TrimSuffix(e.API, "/") + "/" + strings.TrimPrefix(path, "/")
+}
+
+// Prepare discovers the tenant, gets the tokens the cases build on, fetches the published keys and starts the trap
+// server. Its errors mean the suite cannot run (exit 2). Close the Env when done.
+func Prepare(ctx context.Context, cfg Config) (*Env, error) {
+	if cfg.API == "" {
+		return nil, errors.New("no API URL: set --api / API_URL")
+	}
+	if cfg.Issuer == "" {
+		return nil, errors.New("no issuer: set --issuer / ISSUER_URL or AUTH0_DOMAIN")
+	}
+	if cfg.Audience == "" {
+		return nil, errors.New("no audience: set --audience / AUTH0_AUDIENCE to the API identifier (e.g. https://quickstarts/api)")
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = httpcall.NewClient(10 * time.Second)
+	}
+	if cfg.Paths == (Paths{}) {
+		cfg.Paths = DefaultPaths()
+	}
+	d, err := tokens.Discover(ctx, cfg.HTTP, cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("discover the tenant: %w", err)
+	}
+	env := &Env{
+		API: cfg.API, Paths: cfg.Paths, Scope: cfg.Scope, Origin: cfg.Origin, Audience: cfg.Audience,
+		Issuer: d.Issuer, HTTP: cfg.HTTP, Discovery: d,
+	}
+	if env.Issuer == "" {
+		env.Issuer = cfg.Issuer
+	}
+	if err := env.getTokens(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if err := env.loadIssuerKey(ctx); err != nil {
+		return nil, err
+	}
+	trap, err := StartTrap(ctx, cfg.TrapListen, cfg.TrapURL)
+	if err != nil {
+		return nil, fmt.Errorf("start the key server for the jku/x5u cases (--listen %q): %w", cfg.TrapListen, err)
+	}
+	env.Trap = trap
+	return env, nil
+}
+
+// Close stops the trap server.
+func (e *Env) Close() error {
+	if e.Trap == nil {
+		return nil
+	}
+	return e.Trap.Close()
+}
+
+// getTokens mints the base tokens with the stand-in tenant, or asks a real tenant with client credentials.
+func (e *Env) getTokens(ctx context.Context, cfg Config) error {
+	if e.Discovery.IsStandIn() {
+		m, err := tokens.NewMinter(e.Discovery, e.HTTP)
+		if err != nil {
+			return err
+		}
+		e.Minter = m
+		if e.ScopedToken, err = e.mint(ctx, nil, map[string]any{"scope": e.Scope}); err != nil {
+			return fmt.Errorf("mint a token with scope %q: %w", e.Scope, err)
+		}
+		if e.NoScopeToken, err = e.mint(ctx, nil, map[string]any{"scope": nil, "permissions": nil}); err != nil {
+			return fmt.Errorf("mint a token without scope: %w", err)
+		}
+		return nil
+	}
+	if cfg.ClientID == "" || cfg.ClientSecret == "" {
+		return fmt.Errorf("the tenant at %s is not the stand-in (no mint_endpoint), so tokens come from client "+
+			"credentials: set --client-id / AUTH0_CLIENT_ID and --client-secret / AUTH0_CLIENT_SECRET for a client "+
+			"granted %q on %s", cfg.Issuer, e.Scope, e.Audience)
+	}
+	tok, err := tokens.ClientCredentials(ctx, e.HTTP, e.Discovery, tokens.Request{
+		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Audience: e.Audience,
+	})
+	if err != nil {
+		return fmt.Errorf("get a token with client credentials (--client-id): %w", err)
+	}
+	e.ScopedToken = tok.AccessToken
+	if cfg.NoScopeClientID != "" {
+		tok, err := tokens.ClientCredentials(ctx, e.HTTP, e.Discovery, tokens.Request{
+			ClientID: cfg.NoScopeClientID, ClientSecret: cfg.NoScopeClientSecret, Audience: e.Audience,
+		})
+		if err != nil {
+			return fmt.Errorf("get a token for the client without the scope (--noscope-client-id): %w", err)
+		}
+		e.NoScopeToken = tok.AccessToken
+	}
+	return nil
+}
+
+// mint signs claims (the audience added unless given) with the tenant's key.
+func (e *Env) mint(ctx context.Context, header, claims map[string]any) (string, error) {
+	if e.Minter == nil {
+		return "", skipf(needsStandIn)
+	}
+	full := map[string]any{"aud": e.Audience}
+	for k, v := range claims {
+		full[k] = v
+	}
+	return e.Minter.Mint(ctx, header, full)
+}
+
+// mintExact mints and then checks the tenant wrote the header values and claims as asked (nil: absent), so a tenant
+// that silently fixes a bad token cannot make a case pass vacuously; a mismatch skips the case.
+func (e *Env) mintExact(ctx context.Context, header, claims map[string]any) (string, error) {
+	tok, err := e.mint(ctx, header, claims)
+	if err != nil {
+		return "", err
+	}
+	gotHeader, gotClaims, err := decodeToken(tok)
+	if err != nil {
+		return "", fmt.Errorf("the tenant minted an unreadable token: %w", err)
+	}
+	if err := sameValues("header", header, gotHeader); err != nil {
+		return "", skipf("the tenant did not mint the token asked for: %v", err)
+	}
+	if err := sameValues("claim", claims, gotClaims); err != nil {
+		return "", skipf("the tenant did not mint the token asked for: %v", err)
+	}
+	return tok, nil
+}
+
+// loadIssuerKey finds the published key that signed ScopedToken, for the HS256/RS256 confusion cases.
+func (e *Env) loadIssuerKey(ctx context.Context) error {
+	header, _, err := decodeToken(e.ScopedToken)
+	if err != nil {
+		return fmt.Errorf("the tenant's access token is not a JWT (%w); tokencheck tests APIs that take JWT access tokens", err)
+	}
+	e.kid, _ = header["kid"].(string)
+	if e.Discovery.JWKSURI == "" {
+		return nil
+	}
+	keys, err := fetchJWKS(ctx, e.HTTP, e.Discovery.JWKSURI)
+	if err != nil {
+		return fmt.Errorf("fetch the tenant's key set: %w", err)
+	}
+	for i := range keys {
+		if keys[i].Kid == e.kid && keys[i].rsa != nil {
+			e.issuerKey = &keys[i]
+		}
+	}
+	return nil
+}

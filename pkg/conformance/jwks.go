@@ -1,0 +1,86 @@
+package conformance
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net/http"
+
+	"github.com/tokencheck/tokencheck/pkg/httpcall"
+)
+
+// jwk is one published key: its exact JSON (the HS256 confusion cases use those bytes) and, for RSA, the key.
+type jwk struct {
+	Kid string
+	raw json.RawMessage
+	rsa *rsa.PublicKey
+}
+
+// fetchJWKS reads a key set; keys that are not usable RSA keys are kept without a parsed key.
+func fetchJWKS(ctx context.Context, hc *http.Client, url string) ([]jwk, error) {
+	resp, err := httpcall.Do(ctx, hc, httpcall.Request{Method: http.MethodGet, URL: url})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: status %d", url, resp.Status)
+	}
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(resp.Body, &set); err != nil {
+		return nil, fmt.Errorf("GET %s: not a JWKS: %w", url, err)
+	}
+	out := make([]jwk, 0, len(set.Keys))
+	for _, raw := range set.Keys {
+		var k struct {
+			Kid, Kty, N, E string
+		}
+		if json.Unmarshal(raw, &k) != nil {
+			continue
+		}
+		key := jwk{Kid: k.Kid, raw: raw}
+		if k.Kty == "RSA" {
+			key.rsa = rsaFromJWK(k.N, k.E)
+		}
+		out = append(out, key)
+	}
+	return out, nil
+}
+
+func rsaFromJWK(n, e string) *rsa.PublicKey {
+	nb, err1 := base64.RawURLEncoding.DecodeString(n)
+	eb, err2 := base64.RawURLEncoding.DecodeString(e)
+	if err1 != nil || err2 != nil || len(nb) == 0 || len(eb) == 0 || len(eb) > 4 {
+		return nil
+	}
+	return &rsa.PublicKey{N: new(big.Int).SetBytes(nb), E: int(new(big.Int).SetBytes(eb).Int64())}
+}
+
+// publicJWK is the JWK form of an RSA public key with kid.
+func publicJWK(pub *rsa.PublicKey, kid string) map[string]any {
+	return map[string]any{
+		"kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid,
+		"n": b64(pub.N.Bytes()),
+		"e": b64(big.NewInt(int64(pub.E)).Bytes()),
+	}
+}
+
+// keyForms are the byte strings a vulnerable library may use as an HMAC secret when handed an RSA public key.
+func keyForms(k *jwk) map[string][]byte {
+	pkix, err := x509.MarshalPKIXPublicKey(k.rsa)
+	if err != nil {
+		return nil
+	}
+	return map[string][]byte{
+		"pem":       pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}),
+		"pem-pkcs1": pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(k.rsa)}),
+		"der":       pkix,
+		"jwk":       []byte(k.raw),
+	}
+}
