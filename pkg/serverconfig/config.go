@@ -1,0 +1,42 @@
+// Package serverconfig reads the API server's configuration from flags, the environment and a .env file, and
+// validates all of it at once so an operator fixes every mistake in one go instead of one restart per typo.
+package serverconfig
+
+import (
+	"time"
+)
+
+// Defaults of the contract, exported so docs, tests and callers agree on one value.
+const (
+	DefaultPort                = 3010
+	DefaultCORSAllowedOrigins  = "http://localhost:3000"
+	DefaultClockSkew           = 30 * time.Second
+	DefaultRequiredScope       = "read:messages"
+	DefaultJWKSRefreshInterval = 10 * time.Minute
+	// DefaultTokenCacheSize is the verified-token cache's default size.
+	DefaultTokenCacheSize = 16384
+)
+
+// Config is the validated server configuration; every field is ready to use as is.
+type Config struct {
+	// Port is the TCP port to listen on (PORT).
+	Port int
+	// Issuer is the exact expected iss: ISSUER_URL, else https://<AUTH0_DOMAIN>/.
+	Issuer string
+	// Audiences are the accepted API identifiers (AUTH0_AUDIENCE); a token's aud must contain one.
+	Audiences []string
+	// JWKSURL is the key set URL (JWKS_URL); empty means discover it from the issuer.
+	JWKSURL string
+	// AllowInsecureIssuer permits http:// issuer and JWKS URLs, for the stand-in tenant only.
+	AllowInsecureIssuer bool
+	// CORSAllowedOrigins are the browser origins allowed to call the API (CORS_ALLOWED_ORIGINS).
+	CORSAllowedOrigins []string
+	// ClockSkew is the leeway on exp, nbf and iat (CLOCK_SKEW).
+	ClockSkew time.Duration
+	// RequiredScope is the scope the scoped routes demand (REQUIRED_SCOPE).
+	RequiredScope string
+	// JWKSRefreshInterval is how often the key set is refetched to learn of removed keys.
+	JWKSRefreshInterval time.Duration
+	// TokenCacheSize is the number of verified tokens cached; 0 disables the cache.
+	TokenCacheSize int
+}

@@ -1,0 +1,191 @@
+package serverconfig
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/joho/godotenv"
+)
+
+// Variable names of the contract, one per setting.
+const (
+	EnvPort                = "PORT"
+	EnvAuth0Domain         = "AUTH0_DOMAIN"
+	EnvIssuerURL           = "ISSUER_URL"
+	EnvAuth0Audience       = "AUTH0_AUDIENCE"
+	EnvJWKSURL             = "JWKS_URL"
+	EnvAllowInsecureIssuer = "ALLOW_INSECURE_ISSUER"
+	EnvCORSAllowedOrigins  = "CORS_ALLOWED_ORIGINS"
+	EnvClockSkew           = "CLOCK_SKEW"
+	EnvRequiredScope       = "REQUIRED_SCOPE"
+	EnvJWKSRefreshInterval = "JWKS_REFRESH_INTERVAL"
+	EnvTokenCacheSize      = "TOKEN_CACHE_SIZE" //nolint:gosec // a variable name, not a credential
+)
+
+// setting describes one variable: its flag is the lower-kebab of its name, aliases match the client's flags.
+type setting struct {
+	env     string
+	aliases []string
+	usage   string
+	isBool  bool
+}
+
+var settings = []setting{
+	{env: EnvPort, usage: "listen port (default 3010)"},
+	{env: EnvAuth0Domain, aliases: []string{"domain"}, usage: "Auth0 tenant domain; the issuer becomes https://<domain>/"},
+	{env: EnvIssuerURL, aliases: []string{"issuer"}, usage: "exact issuer (iss) of any OIDC issuer; wins over AUTH0_DOMAIN"},
+	{env: EnvAuth0Audience, aliases: []string{"audience"}, usage: "API identifier(s), comma-separated (required)"},
+	{env: EnvJWKSURL, usage: "key set URL (default: discovery's jwks_uri, else <issuer>.well-known/jwks.json)"},
+	{env: EnvAllowInsecureIssuer, isBool: true, usage: "permit an http:// issuer or JWKS URL (stand-in tenant only)"},
+	{env: EnvCORSAllowedOrigins, usage: "comma-separated browser origins allowed by CORS (default http://localhost:3000)"},
+	{env: EnvClockSkew, usage: "leeway on exp/nbf/iat (default 30s)"},
+	{env: EnvRequiredScope, usage: "scope the scoped routes require (default read:messages)"},
+	{env: EnvJWKSRefreshInterval, usage: "periodic key set refresh (default 10m)"},
+	{env: EnvTokenCacheSize, usage: "verified-token cache entries; 0 disables"},
+}
+
+// FlagName is the flag equivalent of an environment variable: PORT ⇔ --port, AUTH0_AUDIENCE ⇔ --auth0-audience.
+func FlagName(env string) string {
+	return "--" + strings.ReplaceAll(strings.ToLower(env), "_", "-")
+}
+
+// Option tunes Load; the defaults read the process environment and ./.env.
+type Option func(*loader)
+
+// WithGetenv replaces os.Getenv, so tests and embedders supply their own environment.
+func WithGetenv(getenv func(string) string) Option {
+	return func(l *loader) { l.getenv = getenv }
+}
+
+// WithDotEnv reads the .env file at path instead of ./.env; an empty path reads none.
+func WithDotEnv(path string) Option {
+	return func(l *loader) { l.dotenvPath = path }
+}
+
+// WithOutput is where flag usage and flag errors are printed (default io.Discard, as the caller prints the error).
+func WithOutput(w io.Writer) Option {
+	return func(l *loader) { l.out = w }
+}
+
+type loader struct {
+	getenv     func(string) string
+	dotenvPath string
+	out        io.Writer
+}
+
+// source says where a raw value came from, so messages point at the place to fix.
+type source string
+
+const (
+	fromFlag    source = "flag"
+	fromEnv     source = "environment"
+	fromDotEnv  source = ".env"
+	fromDefault source = "default"
+)
+
+type raw struct {
+	value string
+	from  source
+}
+
+// rawFlag records a flag's text unparsed, so flags go through the same validation as variables.
+type rawFlag struct {
+	value  *string
+	isBool bool
+}
+
+func (f rawFlag) String() string {
+	if f.value == nil {
+		return ""
+	}
+	return *f.value
+}
+
+func (f rawFlag) Set(s string) error { *f.value = s; return nil }
+
+func (f rawFlag) IsBoolFlag() bool { return f.isBool }
+
+// ErrHelp is returned when -h or --help was asked for; usage has been printed to the output.
+var ErrHelp = flag.ErrHelp
+
+// Load builds the configuration from args (flags without the program name), then the environment, then the
+// .env file, then the defaults — first found wins — and validates everything, returning an *Error that lists
+// every bad variable at once.
+func Load(args []string, opts ...Option) (*Config, error) {
+	l := &loader{getenv: os.Getenv, dotenvPath: ".env", out: io.Discard}
+	for _, o := range opts {
+		o(l)
+	}
+
+	set := flag.NewFlagSet("server", flag.ContinueOnError)
+	set.SetOutput(l.out)
+	flagValues := make(map[string]*string, len(settings))
+	for _, s := range settings {
+		v := new(string)
+		flagValues[s.env] = v
+		name := strings.TrimPrefix(FlagName(s.env), "--")
+		set.Var(rawFlag{value: v, isBool: s.isBool}, name, s.usage+" ["+s.env+"]")
+		for _, a := range s.aliases {
+			set.Var(rawFlag{value: v, isBool: s.isBool}, a, "same as --"+name)
+		}
+	}
+	if err := set.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, ErrHelp
+		}
+		return nil, fmt.Errorf("%w (run with --help for the list of flags)", err)
+	}
+	if set.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q: configuration is given by flags or environment variables", set.Arg(0))
+	}
+	setByFlag := map[string]bool{}
+	set.Visit(func(f *flag.Flag) {
+		for _, s := range settings {
+			if f.Name == strings.TrimPrefix(FlagName(s.env), "--") || slices.Contains(s.aliases, f.Name) {
+				setByFlag[s.env] = true
+			}
+		}
+	})
+
+	var problems []Problem
+	dotenv := map[string]string{}
+	if l.dotenvPath != "" {
+		m, err := godotenv.Read(l.dotenvPath)
+		switch {
+		case err == nil:
+			dotenv = m
+		case errors.Is(err, fs.ErrNotExist):
+			// No .env is the normal case in containers.
+		default:
+			problems = append(problems, Problem{Message: fmt.Sprintf(
+				"cannot read %s: %v; fix its syntax (KEY=value per line) or remove it", l.dotenvPath, err)})
+		}
+	}
+
+	values := make(map[string]raw, len(settings))
+	for _, s := range settings {
+		switch {
+		case setByFlag[s.env]:
+			values[s.env] = raw{value: strings.TrimSpace(*flagValues[s.env]), from: fromFlag}
+		case strings.TrimSpace(l.getenv(s.env)) != "":
+			values[s.env] = raw{value: strings.TrimSpace(l.getenv(s.env)), from: fromEnv}
+		case strings.TrimSpace(dotenv[s.env]) != "":
+			values[s.env] = raw{value: strings.TrimSpace(dotenv[s.env]), from: fromDotEnv}
+		default:
+			values[s.env] = raw{from: fromDefault}
+		}
+	}
+
+	cfg, more := validate(values)
+	problems = append(problems, more...)
+	if len(problems) > 0 {
+		return nil, &Error{Problems: problems}
+	}
+	return cfg, nil
+}

@@ -1,0 +1,207 @@
+package serverconfig
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Bounds that keep a typo from becoming an outage or an open door.
+const (
+	maxClockSkew          = 5 * time.Minute
+	minJWKSRefresh        = time.Second
+	maxTokenCacheSize     = 10_000_000
+	maxEchoedValueLength  = 80
+	exampleAudience       = "https://quickstarts/api"
+	exampleAuth0Domain    = "example.us.auth0.com"
+	insecureIssuerFixHint = "use https, or set ALLOW_INSECURE_ISSUER=true for a local stand-in tenant"
+)
+
+// checker accumulates problems while turning raw values into a Config.
+type checker struct {
+	values   map[string]raw
+	problems []Problem
+}
+
+func (c *checker) addf(env, format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if r := c.values[env]; r.from != fromDefault && r.from != "" {
+		msg = fmt.Sprintf("%s (from %s)", msg, r.from)
+	}
+	c.problems = append(c.problems, Problem{Variable: env, Flag: FlagName(env), Message: msg})
+}
+
+func (c *checker) get(env string) string { return c.values[env].value }
+
+// quote echoes a bad value back, shortened, so a pasted secret or megabyte of text does not flood the log.
+func quote(s string) string {
+	if len(s) > maxEchoedValueLength {
+		s = s[:maxEchoedValueLength] + "…"
+	}
+	return strconv.Quote(s)
+}
+
+func validate(values map[string]raw) (*Config, []Problem) {
+	c := &checker{values: values}
+	cfg := &Config{
+		Port:                DefaultPort,
+		ClockSkew:           DefaultClockSkew,
+		RequiredScope:       DefaultRequiredScope,
+		JWKSRefreshInterval: DefaultJWKSRefreshInterval,
+		TokenCacheSize:      DefaultTokenCacheSize,
+	}
+
+	if v := c.get(EnvAllowInsecureIssuer); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			c.addf(EnvAllowInsecureIssuer, "%s is not a boolean; use true or false", quote(v))
+		}
+		cfg.AllowInsecureIssuer = b
+	}
+	if v := c.get(EnvPort); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 1 || p > 65535 {
+			c.addf(EnvPort, "%s is not a TCP port; use a number from 1 to 65535, e.g. 3010", quote(v))
+		}
+		cfg.Port = p
+	}
+	cfg.Issuer = c.issuer(cfg.AllowInsecureIssuer)
+	cfg.Audiences = c.audiences()
+	if v := c.get(EnvJWKSURL); v != "" {
+		if msg := checkURL(v, cfg.AllowInsecureIssuer); msg != "" {
+			c.addf(EnvJWKSURL, "%s %s", quote(v), msg)
+		}
+		cfg.JWKSURL = v
+	}
+	cfg.CORSAllowedOrigins = c.origins()
+	if v := c.get(EnvClockSkew); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > maxClockSkew {
+			c.addf(EnvClockSkew, "%s is not a duration between 0s and %s; use e.g. 30s", quote(v), maxClockSkew)
+		}
+		cfg.ClockSkew = d
+	}
+	if v := c.get(EnvRequiredScope); v != "" {
+		if !isScopeToken(v) {
+			c.addf(EnvRequiredScope, "%s is not a single scope; use one scope without spaces or quotes, e.g. read:messages", quote(v))
+		}
+		cfg.RequiredScope = v
+	}
+	if v := c.get(EnvJWKSRefreshInterval); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < minJWKSRefresh {
+			c.addf(EnvJWKSRefreshInterval, "%s is not a duration of at least %s; use e.g. 10m", quote(v), minJWKSRefresh)
+		}
+		cfg.JWKSRefreshInterval = d
+	}
+	if v := c.get(EnvTokenCacheSize); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > maxTokenCacheSize {
+			c.addf(EnvTokenCacheSize, "%s is not a cache size; use a whole number from 0 (disabled) to %d", quote(v), maxTokenCacheSize)
+		}
+		cfg.TokenCacheSize = n
+	}
+	return cfg, c.problems
+}
+
+// issuer applies the contract: ISSUER_URL exactly if set, else https://<AUTH0_DOMAIN>/.
+func (c *checker) issuer(allowInsecure bool) string {
+	if v := c.get(EnvIssuerURL); v != "" {
+		if msg := checkURL(v, allowInsecure); msg != "" {
+			c.addf(EnvIssuerURL, "%s %s", quote(v), msg)
+		}
+		return v
+	}
+	v := c.get(EnvAuth0Domain)
+	if v == "" {
+		c.problems = append(c.problems, Problem{
+			Variable: EnvAuth0Domain,
+			Flag:     FlagName(EnvAuth0Domain),
+			Message: fmt.Sprintf("no issuer configured; set %s to your tenant's domain (e.g. %s) or %s (%s) to the exact issuer URL",
+				EnvAuth0Domain, exampleAuth0Domain, EnvIssuerURL, FlagName(EnvIssuerURL)),
+		})
+		return ""
+	}
+	// Accept what people paste from the Auth0 dashboard: the bare domain, or its https URL.
+	host := strings.TrimSuffix(strings.TrimPrefix(v, "https://"), "/")
+	u, err := url.Parse("https://" + host + "/")
+	if err != nil || host == "" || u.Host != host || u.Path != "/" || u.User != nil || strings.Contains(host, "://") {
+		c.addf(EnvAuth0Domain, "%s is not a domain; use the bare tenant domain, e.g. %s (or set %s for another issuer)",
+			quote(v), exampleAuth0Domain, EnvIssuerURL)
+		return ""
+	}
+	return "https://" + host + "/"
+}
+
+func (c *checker) audiences() []string {
+	auds := splitList(c.get(EnvAuth0Audience))
+	if len(auds) == 0 {
+		c.addf(EnvAuth0Audience, "required; set it to your API identifier (a comma-separated list for several), e.g. %s", exampleAudience)
+	}
+	return auds
+}
+
+func (c *checker) origins() []string {
+	v := c.get(EnvCORSAllowedOrigins)
+	if v == "" {
+		return []string{DefaultCORSAllowedOrigins}
+	}
+	var out []string
+	list := splitList(v)
+	for _, o := range list {
+		if o == "*" {
+			out = append(out, o)
+			continue
+		}
+		o = strings.ToLower(strings.TrimSuffix(o, "/"))
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" ||
+			u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			c.addf(EnvCORSAllowedOrigins, "%s is not an origin; use scheme://host[:port] such as http://localhost:3000, or *", quote(o))
+			continue
+		}
+		out = append(out, o)
+	}
+	if len(list) == 0 {
+		c.addf(EnvCORSAllowedOrigins, "lists no origin; use a comma-separated list such as http://localhost:3000")
+	}
+	return out
+}
+
+// checkURL returns why s cannot be an issuer or JWKS URL, or "" when it can.
+func checkURL(s string, allowInsecure bool) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return "is not an absolute http(s) URL; use e.g. https://" + exampleAuth0Domain + "/"
+	}
+	if u.User != nil || u.Fragment != "" || u.RawQuery != "" {
+		return "must not carry credentials, a query or a fragment"
+	}
+	if u.Scheme == "http" && !allowInsecure {
+		return "uses http://; " + insecureIssuerFixHint
+	}
+	return ""
+}
+
+// isScopeToken reports whether s is one RFC 6749 §3.3 scope-token.
+func isScopeToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if b < 0x21 || b == 0x22 || b == 0x5c || b > 0x7e {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
