@@ -1,0 +1,46 @@
+package loadtest
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// progress writes a one-line status while a run goes on. On a terminal it rewrites the same line with \r; in a
+// log or pipe it prints a line each time, since \r there only produces one unreadable line.
+type progress struct {
+	w        io.Writer
+	tty      bool
+	last     time.Duration
+	lastReqs uint64
+	printed  bool
+}
+
+func newProgress(w io.Writer, tty bool) *progress { return &progress{w: w, tty: tty} }
+
+// update prints elapsed time, requests so far, the request rate since the previous update and status counts.
+func (p *progress) update(elapsed time.Duration, requests uint64, codes map[int]uint64) {
+	if p.w == nil {
+		return
+	}
+	rate := 0.0
+	if dt := (elapsed - p.last).Seconds(); dt > 0 {
+		rate = float64(requests-p.lastReqs) / dt
+	}
+	p.last, p.lastReqs = elapsed, requests
+	line := fmt.Sprintf("load %5.1fs  requests %d  rate %.0f/s  %s",
+		elapsed.Seconds(), requests, rate, statusLine(codes))
+	if p.tty {
+		fmt.Fprintf(p.w, "\r%s\x1b[K", line)
+	} else {
+		fmt.Fprintln(p.w, line)
+	}
+	p.printed = true
+}
+
+// finish ends a rewritten terminal line so whatever comes next starts on its own line.
+func (p *progress) finish(_ time.Duration, _ uint64, _ map[int]uint64) {
+	if p.w != nil && p.tty && p.printed {
+		fmt.Fprintln(p.w)
+	}
+}

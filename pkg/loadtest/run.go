@@ -1,0 +1,219 @@
+// Package loadtest drives HTTP load at one endpoint with vegeta as a library and summarises it: throughput of
+// successful requests, latency percentiles, a status-code histogram and the most frequent transport errors.
+// It exists to show what token validation costs an API: the same route with no token, a reused token (served from
+// a verified-token cache) and many distinct tokens (a signature check each).
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// maxDistinctErrors bounds the error tally, so a run full of unique error texts cannot grow memory without end.
+const maxDistinctErrors = 100
+
+// Run loads target (an absolute http or https URL) as the options say, and reports what it measured. It returns
+// once the duration has elapsed and every in-flight request has finished or timed out. Cancelling ctx stops it
+// early: requests still in flight are abandoned and the report, marked Interrupted, covers what was answered.
+func Run(ctx context.Context, target string, opts ...Option) (*Report, error) {
+	s := defaults()
+	for _, o := range opts {
+		o(&s)
+	}
+	if err := s.validate(target); err != nil {
+		return nil, err
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	conns := &connTracker{}
+	client := s.httpClient(conns)
+	defer client.CloseIdleConnections()
+
+	workers := uint64(s.workers) //nolint:gosec // validated positive
+	maxWorkers := workers
+	if s.rate > 0 && s.maxWorkers > s.workers {
+		maxWorkers = uint64(s.maxWorkers) //nolint:gosec // validated positive
+	}
+	attacker := vegeta.NewAttacker(
+		vegeta.Client(client),
+		vegeta.Workers(workers),
+		vegeta.MaxWorkers(maxWorkers),
+		vegeta.MaxBody(s.maxBody),
+	)
+	pacer := vegeta.ConstantPacer{Freq: s.rate, Per: time.Second} // Freq 0 is vegeta's "no pacing"
+
+	var interrupted atomic.Bool
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-runCtx.Done():
+			if ctx.Err() != nil {
+				interrupted.Store(true)
+			}
+			attacker.Stop()
+			conns.closeAll() // fail in-flight requests now rather than after their timeout
+		case <-done:
+		}
+	}()
+
+	start := time.Now()
+	results := attacker.Attack(newTargeter(s.method, target, s.header, s.tokens), pacer, s.duration, "tokencheck")
+	tally := newTally()
+	prog := newProgress(s.progress, s.progressTTY)
+
+	var tick <-chan time.Time
+	if s.progress != nil {
+		t := time.NewTicker(s.progressInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for results != nil {
+		select {
+		case res, ok := <-results:
+			if !ok {
+				results = nil
+				continue
+			}
+			if res.Code == 0 && interrupted.Load() {
+				continue // aborted by our own cancellation, not the target's doing
+			}
+			tally.add(res)
+		case now := <-tick:
+			prog.update(now.Sub(start), tally.metrics.Requests, tally.codes)
+		}
+	}
+	prog.finish(time.Since(start), tally.metrics.Requests, tally.codes)
+
+	r := tally.report()
+	r.Method, r.URL, r.Rate, r.Workers, r.Tokens = s.method, target, s.rate, s.workers, len(s.tokens)
+	r.Interrupted = interrupted.Load()
+	return r, nil
+}
+
+func (s *settings) validate(target string) error {
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("loadtest: target %q must be an absolute http:// or https:// URL", target)
+	}
+	var problems []string
+	if s.method == "" || strings.ContainsAny(s.method, " \t\r\n") {
+		problems = append(problems, fmt.Sprintf("method %q is not an HTTP method", s.method))
+	}
+	if s.rate < 0 {
+		problems = append(problems, fmt.Sprintf("rate %d must be 0 (as fast as possible) or more", s.rate))
+	}
+	if s.duration <= 0 {
+		problems = append(problems, fmt.Sprintf("duration %s must be positive", s.duration))
+	}
+	if s.workers < 1 {
+		problems = append(problems, fmt.Sprintf("workers %d must be at least 1", s.workers))
+	}
+	if s.maxWorkers < 1 {
+		problems = append(problems, fmt.Sprintf("max workers %d must be at least 1", s.maxWorkers))
+	}
+	if s.timeout <= 0 {
+		problems = append(problems, fmt.Sprintf("timeout %s must be positive", s.timeout))
+	}
+	if s.progress != nil && s.progressInterval <= 0 {
+		problems = append(problems, fmt.Sprintf("progress interval %s must be positive", s.progressInterval))
+	}
+	for i, tok := range s.tokens {
+		if tok == "" || strings.ContainsAny(tok, " \t\r\n\x00") {
+			// Never echo the token itself: it is a credential.
+			problems = append(problems, fmt.Sprintf("token #%d is empty or contains whitespace or control characters", i+1))
+			break
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("loadtest: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// httpClient builds the load client: no proxy (the load is meant for the API, not a proxy in between), redirects
+// not followed, every phase bounded by the timeout, and enough idle connections to keep each worker's one alive.
+func (s *settings) httpClient(conns *connTracker) *http.Client {
+	rt := s.transport
+	if rt == nil {
+		idle := max(s.workers, s.maxWorkers)
+		dialer := &net.Dialer{Timeout: s.timeout, KeepAlive: 30 * time.Second}
+		rt = &http.Transport{
+			DialContext:           conns.wrap(dialer.DialContext),
+			MaxIdleConns:          idle,
+			MaxIdleConnsPerHost:   idle,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   s.timeout,
+			ResponseHeaderTimeout: s.timeout,
+			ForceAttemptHTTP2:     true,
+		}
+	}
+	return &http.Client{
+		Transport:     rt,
+		Timeout:       s.timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// tally accumulates results: vegeta's Metrics for latencies and timing, plus status codes and transport errors.
+type tally struct {
+	metrics   vegeta.Metrics
+	codes     map[int]uint64
+	errs      map[string]uint64
+	successes uint64
+}
+
+func newTally() *tally { return &tally{codes: map[int]uint64{}, errs: map[string]uint64{}} }
+
+// localAddr matches the "127.0.0.1:54321->" part of socket errors, which would make every error text unique.
+var localAddr = regexp.MustCompile(`\S+->`)
+
+func (t *tally) add(res *vegeta.Result) {
+	t.codes[int(res.Code)]++
+	if res.Code >= 200 && res.Code < 300 {
+		t.successes++
+	}
+	if res.Code == 0 && res.Error != "" {
+		msg := localAddr.ReplaceAllString(res.Error, "")
+		if _, seen := t.errs[msg]; seen || len(t.errs) < maxDistinctErrors {
+			t.errs[msg]++
+		} else {
+			t.errs["(other errors)"]++
+		}
+	}
+	// Status-text "errors" (e.g. "401 Unauthorized") are in the histogram already; keep vegeta's list empty.
+	res.Error = ""
+	res.Body = nil
+	t.metrics.Add(res)
+}
+
+func (t *tally) report() *Report {
+	t.metrics.Close()
+	m := &t.metrics
+	r := &Report{
+		Duration:    m.Duration + m.Wait,
+		Requests:    m.Requests,
+		Successes:   t.successes,
+		SentRate:    m.Rate,
+		StatusCodes: t.codes,
+		Errors:      topErrors(t.errs),
+	}
+	if r.Requests > 0 {
+		r.Latency = Latency{Mean: m.Latencies.Mean, P50: m.Latencies.P50, P90: m.Latencies.P90,
+			P99: m.Latencies.P99, Max: m.Latencies.Max}
+	}
+	if secs := r.Duration.Seconds(); secs > 0 {
+		r.Throughput = float64(r.Successes) / secs
+	}
+	return r
+}
