@@ -1,0 +1,188 @@
+package tenant
+
+import (
+	"crypto/rand"
+	"math/big"
+	"strings"
+	"sync"
+	"time"
+)
+
+// maxPendingDevices bounds the device authorizations kept in memory; expired ones are swept first.
+const maxPendingDevices = 10000
+
+// slowDownStep is how much a device's polling interval grows each time it polls too fast (RFC 8628 §3.5).
+const slowDownStep = 5 * time.Second
+
+// userCodeAlphabet has no vowels (no words) and no look-alikes (0/O, 1/I), as RFC 8628 §6.1 suggests.
+const userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
+
+type deviceState int
+
+const (
+	devicePending deviceState = iota
+	deviceApproved
+	deviceDenied
+)
+
+// deviceAuth is one device authorization from its code request to its token (or refusal).
+type deviceAuth struct {
+	deviceCode, userCode string
+	clientID, audience   string
+	requested            []string // API scopes asked for; empty means all the user has
+	expires              time.Time
+	interval             time.Duration
+	lastPoll             time.Time
+	state                deviceState
+	username             string
+	granted              []string
+}
+
+// deviceStore keeps pending device authorizations by device code and by user code. Entries are swept once they
+// are well past expiry, so memory stays bounded without a background goroutine.
+type deviceStore struct {
+	ttl, interval time.Duration
+	max           int
+
+	mu       sync.Mutex
+	byDevice map[string]*deviceAuth
+	byUser   map[string]*deviceAuth
+}
+
+func newDeviceStore(ttl, interval time.Duration, maxEntries int) *deviceStore {
+	return &deviceStore{ttl: ttl, interval: interval, max: maxEntries,
+		byDevice: map[string]*deviceAuth{}, byUser: map[string]*deviceAuth{}}
+}
+
+// sweep drops entries expired for longer than ttl; until then a poll still learns expired_token. Caller holds mu.
+func (s *deviceStore) sweep(now time.Time) {
+	for code, a := range s.byDevice {
+		if now.After(a.expires.Add(s.ttl)) {
+			s.remove(code, a)
+		}
+	}
+}
+
+func (s *deviceStore) remove(code string, a *deviceAuth) {
+	delete(s.byDevice, code)
+	delete(s.byUser, a.userCode)
+}
+
+// start records a new pending authorization and returns it with fresh codes; false when the store is full.
+func (s *deviceStore) start(now time.Time, clientID, audience string, requested []string) (deviceAuth, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweep(now)
+	if len(s.byDevice) >= s.max {
+		return deviceAuth{}, false
+	}
+	a := &deviceAuth{
+		deviceCode: newID(32), clientID: clientID, audience: audience, requested: requested,
+		expires: now.Add(s.ttl), interval: s.interval,
+	}
+	for {
+		a.userCode = newUserCode()
+		if _, taken := s.byUser[a.userCode]; !taken {
+			break
+		}
+	}
+	s.byDevice[a.deviceCode] = a
+	s.byUser[a.userCode] = a
+	return *a, true
+}
+
+// pendingByUserCode is the authorization a user code names, if it is still waiting for a decision.
+func (s *deviceStore) pendingByUserCode(now time.Time, userCode string) (deviceAuth, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.byUser[userCode]
+	if !ok || a.state != devicePending || now.After(a.expires) {
+		return deviceAuth{}, false
+	}
+	return *a, true
+}
+
+// decide approves (with the granted scopes) or denies a pending authorization; false if it is gone or decided.
+func (s *deviceStore) decide(now time.Time, userCode, username string, approve bool, granted []string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.byUser[userCode]
+	if !ok || a.state != devicePending || now.After(a.expires) {
+		return false
+	}
+	a.username = username
+	if approve {
+		a.state, a.granted = deviceApproved, granted
+	} else {
+		a.state = deviceDenied
+	}
+	return true
+}
+
+// poll is one token request with a device code (RFC 8628 §3.5). A decided authorization is answered once and
+// forgotten, so a device code yields at most one token.
+func (s *deviceStore) poll(now time.Time, clientID, deviceCode string) (deviceAuth, *oauthError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweep(now)
+	a, ok := s.byDevice[deviceCode]
+	if !ok || a.clientID != clientID {
+		return deviceAuth{}, deviceError("invalid_grant", "unknown device_code for this client; start again at /oauth/device/code")
+	}
+	if now.After(a.expires) {
+		s.remove(deviceCode, a)
+		return deviceAuth{}, deviceError("expired_token", "the device code has expired; start again at /oauth/device/code")
+	}
+	switch a.state {
+	case deviceDenied:
+		s.remove(deviceCode, a)
+		return deviceAuth{}, deviceError("access_denied", "the user denied the request")
+	case deviceApproved:
+		s.remove(deviceCode, a)
+		return *a, nil
+	}
+	tooSoon := !a.lastPoll.IsZero() && now.Sub(a.lastPoll) < a.interval
+	a.lastPoll = now
+	if tooSoon {
+		a.interval += slowDownStep
+		return deviceAuth{}, deviceError("slow_down", "polling too fast; wait interval seconds between requests (now "+a.interval.String()+")")
+	}
+	return deviceAuth{}, deviceError("authorization_pending", "the user has not yet approved the request at the verification URI")
+}
+
+func deviceError(code, desc string) *oauthError {
+	return &oauthError{status: 400, code: code, description: desc}
+}
+
+// newUserCode is eight letters from userCodeAlphabet as XXXX-XXXX (about 34 bits).
+func newUserCode() string {
+	var b strings.Builder
+	for i := range 8 {
+		if i == 4 {
+			b.WriteByte('-')
+		}
+		n, _ := rand.Int(rand.Reader, big.NewInt(int64(len(userCodeAlphabet)))) // never fails (Go 1.24+)
+		b.WriteByte(userCodeAlphabet[n.Int64()])
+	}
+	return b.String()
+}
+
+// normalizeUserCode accepts what a person types (lower case, spaces, with or without the dash) and returns the
+// canonical XXXX-XXXX form, or "" if it cannot be a user code.
+func normalizeUserCode(in string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(in) {
+		switch {
+		case r == '-' || r == ' ':
+		case strings.ContainsRune(userCodeAlphabet, r):
+			b.WriteRune(r)
+		default:
+			return ""
+		}
+	}
+	s := b.String()
+	if len(s) != 8 {
+		return ""
+	}
+	return s[:4] + "-" + s[4:]
+}

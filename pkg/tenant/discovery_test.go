@@ -1,0 +1,101 @@
+package tenant
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+)
+
+func TestDiscovery(t *testing.T) {
+	f := start(t, nil, Options{})
+	for _, path := range []string{PathOpenIDConfiguration, PathOAuthServerMetadata} {
+		for _, host := range []string{"", "tenant:4000"} {
+			t.Run(path+" host "+host, func(t *testing.T) {
+				req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, f.srv.URL+path, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				base := f.srv.URL + "/"
+				if host != "" {
+					req.Host = host
+					base = "http://" + host + "/"
+				}
+				resp, err := f.srv.Client().Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				raw, _ := io.ReadAll(resp.Body)
+				var d map[string]any
+				if err := json.Unmarshal(raw, &d); err != nil || resp.StatusCode != http.StatusOK {
+					t.Fatalf("%d %q: %v", resp.StatusCode, raw, err)
+				}
+				want := map[string]string{
+					"issuer":                        f.issuer, // never the Host header
+					"jwks_uri":                      base + ".well-known/jwks.json",
+					"token_endpoint":                base + "oauth/token",
+					"device_authorization_endpoint": base + "oauth/device/code",
+					"mint_endpoint":                 base + "dev/mint",
+				}
+				for k, v := range want {
+					if d[k] != v {
+						t.Errorf("%s = %v, want %s", k, d[k], v)
+					}
+				}
+				lists := map[string][]string{
+					"grant_types_supported":                 {"client_credentials", "urn:ietf:params:oauth:grant-type:device_code"},
+					"token_endpoint_auth_methods_supported": {"client_secret_post", "client_secret_basic", "none"},
+					"id_token_signing_alg_values_supported": {"RS256"},
+					"scopes_supported":                      {"read:messages", "write:messages"},
+				}
+				for k, v := range lists {
+					got, _ := json.Marshal(d[k])
+					wantJSON, _ := json.Marshal(v)
+					if string(got) != string(wantJSON) {
+						t.Errorf("%s = %s, want %s", k, got, wantJSON)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestDiscoveryEndpointsWork(t *testing.T) {
+	f := start(t, nil, Options{})
+	_, raw := f.do(http.MethodGet, PathOpenIDConfiguration, "", "", nil)
+	d := decodeObject(t, raw)
+	resp, err := f.srv.Client().Get(d["jwks_uri"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("jwks_uri from discovery: %d", resp.StatusCode)
+	}
+}
+
+func TestJWKS(t *testing.T) {
+	f := start(t, nil, Options{})
+	resp, raw := f.do(http.MethodGet, PathJWKS, "", "", nil)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var set struct {
+		Keys []map[string]string `json:"keys"`
+	}
+	if err := json.Unmarshal(raw, &set); err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Keys) != 1 {
+		t.Fatalf("%d keys, want 1", len(set.Keys))
+	}
+	k := set.Keys[0]
+	if k["kty"] != "RSA" || k["use"] != "sig" || k["alg"] != "RS256" || k["kid"] != f.tenant.keys.current().kid || k["e"] != "AQAB" || len(k["n"]) != 342 {
+		t.Fatalf("key %v", k)
+	}
+	if _, private := k["d"]; private {
+		t.Fatal("JWKS publishes a private exponent")
+	}
+}

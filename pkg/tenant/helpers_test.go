@@ -1,0 +1,170 @@
+package tenant
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+const testAudience = "https://quickstarts/api"
+
+// fakeClock is a clock tests move by hand, so expiry and polling intervals need no sleeps.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{now: time.Now()} }
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *fakeClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+// fixture is a tenant served over real loopback HTTP.
+type fixture struct {
+	t      *testing.T
+	srv    *httptest.Server
+	tenant *Tenant
+	issuer string
+}
+
+// start serves a tenant as the agreed API says other packages do: httptest server first, issuer from its URL.
+func start(t *testing.T, cfg *Config, opts Options) *fixture {
+	t.Helper()
+	if cfg == nil {
+		cfg = DefaultConfig()
+	}
+	srv := httptest.NewServer(nil)
+	t.Cleanup(srv.Close)
+	opts.Issuer = srv.URL + "/"
+	ten, err := New(cfg, opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	srv.Config.Handler = ten.Handler()
+	return &fixture{t: t, srv: srv, tenant: ten, issuer: srv.URL + "/"}
+}
+
+// do sends a request and returns the response with its body read.
+func (f *fixture) do(method, path, contentType, body string, header http.Header) (*http.Response, []byte) {
+	f.t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, f.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := f.srv.Client().Do(req)
+	if err != nil {
+		f.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return resp, b
+}
+
+func (f *fixture) postForm(path string, v url.Values) (*http.Response, map[string]any) {
+	f.t.Helper()
+	resp, b := f.do(http.MethodPost, path, "application/x-www-form-urlencoded", v.Encode(), nil)
+	return resp, decodeObject(f.t, b)
+}
+
+func (f *fixture) postJSON(path string, v any) (*http.Response, map[string]any) {
+	f.t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	resp, b := f.do(http.MethodPost, path, "application/json", string(raw), nil)
+	return resp, decodeObject(f.t, b)
+}
+
+func decodeObject(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("body is not a JSON object: %v: %q", err, b)
+	}
+	return m
+}
+
+// clientToken gets a client_credentials token and fails the test unless it is issued.
+func (f *fixture) clientToken(id, secret string) string {
+	f.t.Helper()
+	resp, body := f.postForm(PathToken, url.Values{"grant_type": {"client_credentials"}, "client_id": {id},
+		"client_secret": {secret}, "audience": {testAudience}})
+	if resp.StatusCode != http.StatusOK {
+		f.t.Fatalf("token for %s: %d %v", id, resp.StatusCode, body)
+	}
+	return body["access_token"].(string)
+}
+
+// mint posts to /dev/mint and returns the token.
+func (f *fixture) mint(req MintRequest) string {
+	f.t.Helper()
+	resp, body := f.postJSON(PathMint, req)
+	if resp.StatusCode != http.StatusOK {
+		f.t.Fatalf("mint: %d %v", resp.StatusCode, body)
+	}
+	return body["access_token"].(string)
+}
+
+// verify checks token independently of the tenant's code: golang-jwt v5 with the JWKS served right now (keyfunc),
+// RS256 only, exact iss and aud, exp required.
+func (f *fixture) verify(token string) (jwt.MapClaims, error) {
+	f.t.Helper()
+	return f.verifyWithAudience(token, testAudience)
+}
+
+func (f *fixture) verifyWithAudience(token, audience string) (jwt.MapClaims, error) {
+	f.t.Helper()
+	resp, raw := f.do(http.MethodGet, PathJWKS, "", "", nil)
+	if resp.StatusCode != http.StatusOK {
+		f.t.Fatalf("JWKS: %d", resp.StatusCode)
+	}
+	kf, err := keyfunc.NewJWKSetJSON(raw)
+	if err != nil {
+		f.t.Fatalf("JWKS does not parse: %v", err)
+	}
+	claims := jwt.MapClaims{}
+	_, err = jwt.ParseWithClaims(token, claims, kf.Keyfunc, jwt.WithValidMethods([]string{"RS256"}),
+		jwt.WithIssuer(f.issuer), jwt.WithAudience(audience), jwt.WithExpirationRequired())
+	return claims, err
+}
+
+// mustVerify is verify that fails the test on an invalid token.
+func (f *fixture) mustVerify(token string) jwt.MapClaims {
+	f.t.Helper()
+	claims, err := f.verify(token)
+	if err != nil {
+		f.t.Fatalf("token does not verify against the served JWKS: %v", err)
+	}
+	return claims
+}
+
+// header decodes a token's JOSE header without verifying it.
+func header(t *testing.T, token string) map[string]any {
+	t.Helper()
+	tok, _, err := jwt.NewParser().ParseUnverified(token, jwt.MapClaims{})
+	if err != nil {
+		t.Fatalf("parse header: %v", err)
+	}
+	return tok.Header
+}

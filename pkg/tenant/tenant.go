@@ -1,0 +1,192 @@
+// Package tenant is a stand-in for an Auth0 tenant, for development and tests only: OIDC discovery, a JWKS of
+// RSA keys, /oauth/token (client credentials and the device flow), a device approval page, and /dev endpoints
+// that mint arbitrary tokens and rotate keys. Tokens look like Auth0's so an API validates them unchanged.
+package tenant
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Options are the per-run settings of a Tenant; only Issuer is required.
+type Options struct {
+	// Issuer is the public issuer URL written into iss and discovery (a trailing slash is added if missing).
+	Issuer string
+	// KeyFile keeps the signing keys across restarts; "" keeps them in memory.
+	KeyFile string
+	// Logger receives one line per request (never a token or secret); nil discards.
+	Logger *slog.Logger
+	// Now is the clock; tests move it to expire device codes. Default time.Now.
+	Now func() time.Time
+	// DeviceCodeTTL is how long a device code can be approved and polled. Default 10 minutes.
+	DeviceCodeTTL time.Duration
+	// DevicePollInterval is the minimum polling interval given to devices. Default 5 seconds (RFC 8628).
+	DevicePollInterval time.Duration
+}
+
+// Tenant serves the stand-in tenant's endpoints; it is safe for concurrent use.
+type Tenant struct {
+	issuer string
+	log    *slog.Logger
+	now    func() time.Time
+	ttl    time.Duration
+
+	apis     map[string]API
+	clients  map[string]Client
+	users    map[string]User
+	apiOrder []API // as configured; the first is /dev/mint's default audience
+
+	keys    *keyStore
+	devices *deviceStore
+	handler http.Handler
+}
+
+// New checks cfg and opts and loads (or creates) the signing keys; it does not listen anywhere.
+func New(cfg *Config, opts Options) (*Tenant, error) {
+	if cfg == nil {
+		return nil, errors.New("tenant: nil config; use tenant.DefaultConfig()")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	issuer, err := NormalizeIssuer(opts.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tenant{
+		issuer:   issuer,
+		log:      opts.Logger,
+		now:      opts.Now,
+		ttl:      cfg.TokenTTL,
+		apis:     make(map[string]API, len(cfg.APIs)),
+		clients:  make(map[string]Client, len(cfg.Clients)),
+		users:    make(map[string]User, len(cfg.Users)),
+		apiOrder: append([]API(nil), cfg.APIs...),
+	}
+	if t.log == nil {
+		t.log = slog.New(slog.DiscardHandler)
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	for _, a := range cfg.APIs {
+		t.apis[a.Audience] = a
+	}
+	for _, c := range cfg.Clients {
+		t.clients[c.ID] = c
+	}
+	for _, u := range cfg.Users {
+		t.users[u.Username] = u
+	}
+	codeTTL, interval := opts.DeviceCodeTTL, opts.DevicePollInterval
+	if codeTTL <= 0 {
+		codeTTL = 10 * time.Minute
+	}
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	t.devices = newDeviceStore(codeTTL, interval, maxPendingDevices)
+	if t.keys, err = openKeyStore(opts.KeyFile); err != nil {
+		return nil, err
+	}
+	t.handler = t.routes()
+	return t, nil
+}
+
+// NormalizeIssuer checks that issuer is an absolute http(s) URL and gives it the trailing slash Auth0 writes.
+func NormalizeIssuer(issuer string) (string, error) {
+	u, err := url.Parse(issuer)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("issuer %q must be an absolute http(s) URL such as http://localhost:4000/ (--issuer)", issuer)
+	}
+	if !strings.HasSuffix(issuer, "/") {
+		issuer += "/"
+	}
+	return issuer, nil
+}
+
+func (t *Tenant) apiList() []API { return t.apiOrder }
+
+// Issuer is the iss of every token and discovery's issuer.
+func (t *Tenant) Issuer() string { return t.issuer }
+
+// Handler serves every endpoint of the tenant.
+func (t *Tenant) Handler() http.Handler { return t.handler }
+
+// Paths the tenant serves, relative to its base URL (Auth0's paths).
+const (
+	PathOpenIDConfiguration = "/.well-known/openid-configuration"
+	PathOAuthServerMetadata = "/.well-known/oauth-authorization-server"
+	PathJWKS                = "/.well-known/jwks.json"
+	PathToken               = "/oauth/token" //nolint:gosec // a URL path, not a credential
+	PathDeviceCode          = "/oauth/device/code"
+	PathActivate            = "/activate"
+	PathMint                = "/dev/mint"
+	PathRotate              = "/dev/rotate"
+)
+
+func (t *Tenant) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+PathOpenIDConfiguration, t.serveDiscovery)
+	mux.HandleFunc("GET "+PathOAuthServerMetadata, t.serveDiscovery)
+	mux.HandleFunc("GET "+PathJWKS, t.serveJWKS)
+	mux.HandleFunc("POST "+PathToken, t.serveToken)
+	mux.HandleFunc("POST "+PathDeviceCode, t.serveDeviceCode)
+	mux.HandleFunc("GET "+PathActivate, t.serveActivatePage)
+	mux.HandleFunc("POST "+PathActivate, t.serveActivate)
+	mux.HandleFunc("POST "+PathMint, t.serveMint)
+	mux.HandleFunc("POST "+PathRotate, t.serveRotate)
+	return t.logRequests(mux)
+}
+
+// statusRecorder remembers the status a handler wrote, for the access log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// logRequests writes one line per request: method, path (never the query, which may carry codes) and status.
+func (t *Tenant) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		t.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))
+	})
+}
+
+// baseURL is the scheme and host the request came in on, so discovery's endpoint URLs work from wherever the
+// client reached the tenant (http://tenant:4000/ in compose, http://localhost:4000/ from the host).
+func (t *Tenant) baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	host := r.Host
+	if host == "" || strings.ContainsAny(host, "/\\?#@ ") {
+		u, _ := url.Parse(t.issuer) // validated in New
+		return u.Scheme + "://" + u.Host + "/"
+	}
+	return scheme + "://" + host + "/"
+}
