@@ -13,7 +13,6 @@ type progress struct {
 	tty      bool
 	last     time.Duration
 	lastReqs uint64
-	printed  bool
 }
 
 func newProgress(w io.Writer, tty bool) *progress { return &progress{w: w, tty: tty} }
@@ -35,12 +34,16 @@ func (p *progress) update(elapsed time.Duration, requests uint64, codes map[int]
 	} else {
 		fmt.Fprintln(p.w, line)
 	}
-	p.printed = true
 }
 
-// finish ends a rewritten terminal line so whatever comes next starts on its own line.
-func (p *progress) finish(_ time.Duration, _ uint64, _ map[int]uint64) {
-	if p.w != nil && p.tty && p.printed {
+// finish prints the final counts, so even a run shorter than the interval shows one line, and ends a rewritten
+// terminal line so whatever comes next starts on its own line.
+func (p *progress) finish(elapsed time.Duration, requests uint64, codes map[int]uint64) {
+	if p.w == nil {
+		return
+	}
+	p.update(elapsed, requests, codes)
+	if p.tty {
 		fmt.Fprintln(p.w)
 	}
 }

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokencheck/tokencheck/pkg/httpcall"
+	"github.com/tokencheck/tokencheck/pkg/loadtest"
+	"github.com/tokencheck/tokencheck/pkg/tokens"
+)
+
+func init() { register(newLoadCmd) }
+
+// mintConcurrency is how many /dev/mint calls run at once when --unique-tokens fills its pool: enough to keep a
+// 2-core tenant busy signing, few enough not to queue up.
+const mintConcurrency = 8
+
+// loadOptions are client load's own flags.
+type loadOptions struct {
+	path, method, token, format string
+	noToken                     bool
+	rate, workers, unique       int
+	duration, timeout           time.Duration
+}
+
+func newLoadCmd(a *app) *cobra.Command {
+	o := &loadOptions{}
+	cmd := &cobra.Command{
+		Use:   "load",
+		Short: "Load-test an endpoint: throughput, latency percentiles, status histogram",
+		Long: `load sends requests to --api plus --path for --duration and reports requests per second (successful),
+the success ratio, latency p50/p90/p99/max, a status-code histogram and the most frequent transport errors. A
+progress line goes to stderr every second while it runs.
+
+Pacing: --rate R sends R requests per second (default 100, gentle enough for a shared API); --rate 0 sends as fast
+as --workers concurrent workers can, which is how to measure capacity.
+
+Token, in this order: --token T; --no-token (public routes); otherwise one is fetched from the tenant at --issuer:
+with --unique-tokens N the stand-in tenant (client tenant) mints N distinct tokens up front, so the API verifies a
+signature on most requests instead of serving them from its verified-token cache; without it, client credentials
+(--client-id, --client-secret, --audience) give one reused token, or the stand-in mints one.
+
+Only --api is loaded. Point it at your own API.
+
+Exit status: 0 the run completed, 1 no request succeeded, 2 it could not run (bad flags, no token, interrupted).`,
+		Args: cobra.NoArgs,
+	}
+	conn := a.addConnFlags(cmd)
+	f := cmd.Flags()
+	f.StringVar(&o.path, "path", "/api/private", "`PATH` on --api to load")
+	f.StringVar(&o.method, "method", http.MethodGet, "HTTP method")
+	f.IntVar(&o.rate, "rate", loadtest.DefaultRate, "requests per second; 0 = as fast as --workers allow")
+	f.DurationVar(&o.duration, "duration", loadtest.DefaultDuration, "how long to send requests")
+	f.IntVar(&o.workers, "workers", loadtest.DefaultWorkers, "concurrent workers (exact at --rate 0, the starting pool otherwise)")
+	f.IntVar(&o.unique, "unique-tokens", 0, "mint `N` distinct tokens from the stand-in tenant and cycle through them")
+	f.StringVar(&o.token, "token", "", "send this access `TOKEN` on every request")
+	f.BoolVar(&o.noToken, "no-token", false, "send no Authorization header")
+	f.StringVar(&o.format, "format", "table", "report format: table or json")
+	f.DurationVar(&o.timeout, "timeout", loadtest.DefaultTimeout, "per-request timeout")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return a.runLoad(cmd.Context(), conn, o) }
+	return cmd
+}
+
+func (a *app) runLoad(ctx context.Context, conn *connOptions, o *loadOptions) error {
+	target, err := o.validate(conn)
+	if err != nil {
+		return err
+	}
+	toks, err := a.loadTokens(ctx, conn, o)
+	if err != nil {
+		return err
+	}
+	rep, err := loadtest.Run(ctx, target,
+		loadtest.WithMethod(o.method),
+		loadtest.WithRate(o.rate),
+		loadtest.WithDuration(o.duration),
+		loadtest.WithWorkers(o.workers),
+		loadtest.WithTimeout(o.timeout),
+		loadtest.WithTokens(toks...),
+		loadtest.WithProgress(a.stderr, writerIsTerminal(a.stderr)),
+	)
+	if err != nil {
+		return usageErrorf("%w", err)
+	}
+	if o.format == "json" {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(rep)
+	} else {
+		err = rep.WriteTable(a.stdout)
+	}
+	if err != nil {
+		return &exitError{code: exitCannotGo, err: fmt.Errorf("write report: %w", err)}
+	}
+	switch {
+	case rep.Interrupted:
+		return &exitError{code: exitCannotGo, err: errors.New("interrupted: the report covers only the requests answered before")}
+	case rep.Successes == 0:
+		fmt.Fprintf(a.stderr, "client: no request to %s succeeded; check --api, --path and the token\n", target)
+		return checkFailed()
+	}
+	return nil
+}
+
+// validate checks the flags together and returns the URL to load.
+func (o *loadOptions) validate(conn *connOptions) (string, error) {
+	var problems []string
+	if o.format != "table" && o.format != "json" {
+		problems = append(problems, fmt.Sprintf("--format %q must be table or json", o.format))
+	}
+	if o.rate < 0 {
+		problems = append(problems, fmt.Sprintf("--rate %d must be 0 (as fast as possible) or more", o.rate))
+	}
+	if o.duration <= 0 {
+		problems = append(problems, fmt.Sprintf("--duration %s must be positive (e.g. 10s)", o.duration))
+	}
+	if o.workers < 1 {
+		problems = append(problems, fmt.Sprintf("--workers %d must be at least 1", o.workers))
+	}
+	if o.timeout <= 0 {
+		problems = append(problems, fmt.Sprintf("--timeout %s must be positive (e.g. 5s)", o.timeout))
+	}
+	if o.unique < 0 {
+		problems = append(problems, fmt.Sprintf("--unique-tokens %d must be 0 or more", o.unique))
+	}
+	if o.token != "" && o.noToken {
+		problems = append(problems, "--token and --no-token contradict each other; pass one")
+	}
+	if o.unique > 0 && (o.token != "" || o.noToken) {
+		problems = append(problems, "--unique-tokens mints its own tokens; drop --token / --no-token")
+	}
+	if !strings.HasPrefix(o.path, "/") {
+		problems = append(problems, fmt.Sprintf("--path %q must start with /", o.path))
+	}
+	api, err := url.Parse(conn.API)
+	if err != nil || (api.Scheme != "http" && api.Scheme != "https") || api.Host == "" {
+		problems = append(problems, fmt.Sprintf("--api / API_URL %q must be an http:// or https:// URL (e.g. http://localhost:3010)", conn.API))
+	}
+	if len(problems) > 0 {
+		return "", usageErrorf("%s", strings.Join(problems, "; "))
+	}
+	return strings.TrimSuffix(conn.API, "/") + o.path, nil
+}
+
+// loadTokens decides what Authorization the load carries: nothing, the given token, a pool minted by the
+// stand-in tenant, or one token from client credentials (or minted when the tenant is the stand-in).
+func (a *app) loadTokens(ctx context.Context, conn *connOptions, o *loadOptions) ([]string, error) {
+	switch {
+	case o.noToken:
+		return nil, nil
+	case o.token != "":
+		return []string{o.token}, nil
+	}
+	issuer := conn.IssuerURL()
+	if issuer == "" {
+		return nil, usageErrorf("%s needs a token: pass --token, or --no-token for a public route, or set --issuer / "+
+			"ISSUER_URL (or AUTH0_DOMAIN) so one can be fetched", o.path)
+	}
+	hc := httpcall.NewClient(o.timeout)
+	if conn.Verbose {
+		hc = httpcall.Verbose(hc, a.stderr)
+	}
+	d, err := tokens.Discover(ctx, hc, issuer)
+	if err != nil {
+		return nil, &exitError{code: exitCannotGo, err: err}
+	}
+	if o.unique > 0 {
+		if !d.IsStandIn() {
+			return nil, usageErrorf("--unique-tokens needs the stand-in tenant (client tenant), which mints tokens on "+
+				"request; %s has no mint_endpoint. Use --token or client credentials for a reused token instead", issuer)
+		}
+		return a.mintTokens(ctx, d, hc, conn.Audience, o.unique)
+	}
+	if conn.ClientID != "" || !d.IsStandIn() {
+		if conn.ClientID == "" || conn.ClientSecret == "" || conn.Audience == "" {
+			return nil, usageErrorf("a token from %s needs client credentials: set --client-id / AUTH0_CLIENT_ID, "+
+				"--client-secret / AUTH0_CLIENT_SECRET and --audience / AUTH0_AUDIENCE, or pass --token", issuer)
+		}
+		tok, err := tokens.ClientCredentials(ctx, hc, d, tokens.Request{
+			ClientID: conn.ClientID, ClientSecret: conn.ClientSecret, Audience: conn.Audience,
+		})
+		if err != nil {
+			return nil, &exitError{code: exitCannotGo, err: err}
+		}
+		return []string{tok.AccessToken}, nil
+	}
+	return a.mintTokens(ctx, d, hc, conn.Audience, 1)
+}
+
+// mintTokens asks the stand-in for n distinct tokens (each has a fresh jti), concurrently, with a progress line.
+func (a *app) mintTokens(ctx context.Context, d *tokens.Discovery, hc *http.Client, audience string, n int) ([]string, error) {
+	minter, err := tokens.NewMinter(d, hc)
+	if err != nil {
+		return nil, &exitError{code: exitCannotGo, err: err}
+	}
+	var claims map[string]any
+	if audience != "" {
+		claims = map[string]any{"aud": audience}
+	}
+	source := func(ctx context.Context, _ int) (string, error) { return minter.Mint(ctx, nil, claims) }
+	var progress func(done, total int)
+	if n > 1 {
+		progress = newCountProgress(a.stderr, writerIsTerminal(a.stderr), "minting tokens", time.Second)
+	}
+	toks, err := loadtest.CollectTokens(ctx, n, mintConcurrency, source, progress)
+	if err != nil {
+		return nil, &exitError{code: exitCannotGo, err: err}
+	}
+	return toks, nil
+}
+
+// newCountProgress returns a done/total callback that prints "label done/total" at most every interval and at the
+// end: rewriting one line on a terminal, a line each time elsewhere.
+func newCountProgress(w io.Writer, tty bool, label string, every time.Duration) func(done, total int) {
+	var (
+		mu   sync.Mutex
+		last time.Time
+	)
+	return func(done, total int) {
+		mu.Lock()
+		defer mu.Unlock()
+		now := time.Now()
+		if done < total && now.Sub(last) < every {
+			return
+		}
+		last = now
+		switch {
+		case tty && done == total:
+			fmt.Fprintf(w, "\r%s %d/%d\x1b[K\n", label, done, total)
+		case tty:
+			fmt.Fprintf(w, "\r%s %d/%d\x1b[K", label, done, total)
+		default:
+			fmt.Fprintf(w, "%s %d/%d\n", label, done, total)
+		}
+	}
+}
+
+// writerIsTerminal reports whether w is a character device, so progress can rewrite its line with \r.
+func writerIsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
