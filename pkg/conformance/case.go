@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tokencheck/tokencheck/pkg/httpcall"
 )
@@ -33,6 +34,8 @@ type Case struct {
 	NeedsKey bool
 	// Serial cases run one at a time after every concurrent case, e.g. key rotation, which changes the tenant.
 	Serial bool
+	// Timeout, if set, replaces the runner's per-case timeout (building and request together).
+	Timeout time.Duration
 	// Why says in one line what an attacker or a user gains when the API gets this case wrong.
 	Why string
 	// Build makes the request; it returns an error wrapping ErrSkip when the environment cannot support the case.

@@ -38,14 +38,14 @@ func corsCases() []Case {
 				return "", nil
 			},
 		},
-		corsOnError("cors-on-401", http.StatusUnauthorized, "", func(env *Env) httpcall.Request {
+		corsOnError("on-401", http.StatusUnauthorized, "", func(env *Env) httpcall.Request {
 			return request(env, env.Paths.Private, nil)
 		}),
-		corsOnError("cors-on-403", http.StatusForbidden, "insufficient_scope", func(env *Env) httpcall.Request {
+		corsOnError("on-403", http.StatusForbidden, "insufficient_scope", func(env *Env) httpcall.Request {
 			return request(env, env.Paths.Scoped, bearer(env.NoScopeToken))
 		}),
 		{
-			Name: "cors-on-200", Why: "without Access-Control-Allow-Origin a browser app cannot read the response",
+			Name: "on-200", Why: "without Access-Control-Allow-Origin a browser app cannot read the response",
 			Build: func(_ context.Context, env *Env) (httpcall.Request, error) {
 				return withOrigin(env.Origin, request(env, env.Paths.Private, bearer(env.ScopedToken))), nil
 			},
@@ -55,7 +55,7 @@ func corsCases() []Case {
 			},
 		},
 		{
-			Name: "cors-other-origin", Why: "reflecting any Origin lets every web site read the API's responses",
+			Name: "other-origin", Why: "reflecting any Origin lets every web site read the API's responses",
 			Build: func(_ context.Context, env *Env) (httpcall.Request, error) {
 				return withOrigin("https://attacker.example", request(env, env.Paths.Private, bearer(env.ScopedToken))), nil
 			},

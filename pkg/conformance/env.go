@@ -94,6 +94,13 @@ func Prepare(ctx context.Context, cfg Config) (*Env, error) {
 	if cfg.Paths == (Paths{}) {
 		cfg.Paths = DefaultPaths()
 	}
+	probe := cfg.API
+	if cfg.Paths.Public != "" {
+		probe = strings.TrimSuffix(cfg.API, "/") + "/" + strings.TrimPrefix(cfg.Paths.Public, "/")
+	}
+	if _, err := httpcall.Do(ctx, cfg.HTTP, httpcall.Request{Method: http.MethodGet, URL: probe}); err != nil {
+		return nil, fmt.Errorf("cannot reach the API (%w): is it running? check --api / API_URL", err)
+	}
 	d, err := tokens.Discover(ctx, cfg.HTTP, cfg.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("discover the tenant: %w", err)

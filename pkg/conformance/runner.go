@@ -155,7 +155,11 @@ func (r *Runner) runOne(ctx context.Context, env *Env, c *Case) Result {
 		res.Verdict, res.Detail = Skip, needsStandIn
 		return res
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	timeout := r.timeout
+	if c.Timeout > 0 {
+		timeout = c.Timeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := c.Build(ctx, env)
 	if err != nil {

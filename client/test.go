@@ -1,0 +1,165 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokencheck/tokencheck/pkg/conformance"
+	"github.com/tokencheck/tokencheck/pkg/httpcall"
+)
+
+func init() { register(newTestCmd) }
+
+// testOptions are client test's own flags.
+type testOptions struct {
+	profile, format, out, run string
+	list                      bool
+	paths                     conformance.Paths
+	scope, origin             string
+	noScopeID, noScopeSecret  string
+	listen, listenURL         string
+	concurrency               int
+	timeout                   time.Duration
+}
+
+func newTestCmd(a *app) *cobra.Command {
+	o := &testOptions{}
+	cmd := &cobra.Command{
+		Use:   "test",
+		Short: "Run the conformance and attack suite against a protected API",
+		Long: `test sends a matrix of good, bad and forged tokens to the API and reports, one row per case, which bad
+token the API wrongly accepted and why that matters.
+
+With the stand-in tenant (client tenant) every case runs: tokens are minted with exactly the claims a case needs.
+With a real tenant, tokens come from client credentials (--client-id/--client-secret, and optionally a client
+without the scope, --noscope-client-id/--noscope-client-secret); cases that need the issuer's key are skipped.
+
+Exit status: 0 all passed, 1 some failed, 2 the suite could not run.`,
+		Args: cobra.NoArgs,
+	}
+	conn := a.addConnFlags(cmd)
+	f := cmd.Flags()
+	def := conformance.DefaultPaths()
+	f.StringVar(&o.profile, "profile", string(conformance.ProfileRFC6750), "auth0 (status codes only) or rfc6750 (also challenges and headers)")
+	f.StringVar(&o.format, "format", string(conformance.FormatTable), "report format: table, json or junit")
+	f.StringVar(&o.out, "out", "", "also write the report to `FILE` (atomically); the table still goes to stdout")
+	f.StringVar(&o.run, "run", "", "run only cases whose category/name matches `REGEX`")
+	f.BoolVar(&o.list, "list", false, "list the cases (name, category, needs-key) and exit")
+	f.StringVar(&o.paths.Public, "public", def.Public, "path of the public route")
+	f.StringVar(&o.paths.Private, "private", def.Private, "path of the route that needs a valid token")
+	f.StringVar(&o.paths.Scoped, "scoped", def.Scoped, "path of the route that needs --scope")
+	f.StringVar(&o.scope, "scope", "read:messages", "scope the scoped route requires")
+	f.StringVar(&o.origin, "origin", "http://localhost:3000", "an origin the API allows (CORS cases)")
+	f.StringVar(&o.noScopeID, "noscope-client-id", a.getenv("AUTH0_NOSCOPE_CLIENT_ID"),
+		"real tenant: a client without the scope, for the 403 cases (env AUTH0_NOSCOPE_CLIENT_ID)")
+	f.StringVar(&o.noScopeSecret, "noscope-client-secret", a.getenv("AUTH0_NOSCOPE_CLIENT_SECRET"),
+		"its secret (env AUTH0_NOSCOPE_CLIENT_SECRET)")
+	f.StringVar(&o.listen, "listen", "127.0.0.1:0", "`ADDR` of the tester's own key server that jku/x5u tokens point at")
+	f.StringVar(&o.listenURL, "listen-url", "", "base `URL` the API would reach that key server at (default from --listen)")
+	f.IntVar(&o.concurrency, "concurrency", 4, "cases run at once")
+	f.DurationVar(&o.timeout, "timeout", 10*time.Second, "per-request timeout")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return a.runTest(cmd, conn, o) }
+	return cmd
+}
+
+func (a *app) runTest(cmd *cobra.Command, conn *connOptions, o *testOptions) error {
+	profile, err := conformance.ParseProfile(o.profile)
+	if err != nil {
+		return usageErrorf("--profile: %w", err)
+	}
+	format, err := conformance.ParseFormat(o.format)
+	if err != nil {
+		return usageErrorf("--format: %w", err)
+	}
+	var filter *regexp.Regexp
+	if o.run != "" {
+		if filter, err = regexp.Compile(o.run); err != nil {
+			return usageErrorf("--run %q is not a regular expression: %w", o.run, err)
+		}
+	}
+	if o.concurrency < 1 || o.timeout <= 0 {
+		return usageErrorf("--concurrency must be at least 1 and --timeout positive")
+	}
+	runner := conformance.NewRunner(conformance.WithProfile(profile), conformance.WithFilter(filter),
+		conformance.WithConcurrency(o.concurrency), conformance.WithTimeout(2*o.timeout))
+	if o.list {
+		return listCases(a.stdout, runner.Cases())
+	}
+	if len(runner.Cases()) == 0 {
+		return usageErrorf("--run %q selects no case; see client test --list", o.run)
+	}
+	if conn.Audience == "" {
+		return usageErrorf("the API identifier is required: set --audience or AUTH0_AUDIENCE (e.g. https://quickstarts/api)")
+	}
+	if conn.IssuerURL() == "" {
+		return usageErrorf("the tenant is required: set --issuer / ISSUER_URL (e.g. http://localhost:4000/) or AUTH0_DOMAIN")
+	}
+	hc := httpcall.NewClient(o.timeout)
+	if conn.Verbose {
+		hc = httpcall.Verbose(hc, a.stderr)
+	}
+	ctx := cmd.Context()
+	env, err := conformance.Prepare(ctx, conformance.Config{
+		API: conn.API, Issuer: conn.IssuerURL(), Audience: conn.Audience,
+		ClientID: conn.ClientID, ClientSecret: conn.ClientSecret,
+		NoScopeClientID: o.noScopeID, NoScopeClientSecret: o.noScopeSecret,
+		Paths: o.paths, Scope: o.scope, Origin: o.origin, HTTP: hc,
+		TrapListen: o.listen, TrapURL: o.listenURL,
+	})
+	if err != nil {
+		return &exitError{code: exitCannotGo, err: err}
+	}
+	defer env.Close()
+
+	start := time.Now()
+	rep := &conformance.Report{API: conn.API, Profile: profile, Results: runner.Run(ctx, env)}
+	rep.Duration = time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return &exitError{code: exitCannotGo, err: fmt.Errorf("interrupted: %w", err)}
+	}
+	if o.out != "" {
+		if err := rep.WriteFile(o.out, format); err != nil {
+			return &exitError{code: exitCannotGo, err: fmt.Errorf("%w (check --out)", err)}
+		}
+		format = conformance.FormatTable
+	}
+	if err := rep.Write(a.stdout, format, format == conformance.FormatTable && a.colorOK()); err != nil {
+		return &exitError{code: exitCannotGo, err: err}
+	}
+	if rep.Summary().Failed > 0 {
+		return checkFailed()
+	}
+	return nil
+}
+
+func listCases(w io.Writer, cases []conformance.Case) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CASE\tCATEGORY\tNEEDS-KEY\tEXPECTED")
+	for _, c := range cases {
+		needs := "no"
+		if c.NeedsKey {
+			needs = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID(), c.Category, needs, c.Expect)
+	}
+	return tw.Flush()
+}
+
+// colorOK is true when stdout is a terminal and NO_COLOR is unset (https://no-color.org).
+func (a *app) colorOK() bool {
+	if a.getenv("NO_COLOR") != "" {
+		return false
+	}
+	f, ok := a.stdout.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
