@@ -1,0 +1,105 @@
+package tokens
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+)
+
+func TestCache(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	dir := filepath.Join(t.TempDir(), "tokencheck")
+	c := &Cache{Dir: dir, Now: func() time.Time { return now }}
+	key := CacheKey{Issuer: "http://localhost:4000/", ClientID: "quickstart-read", Audience: "https://quickstarts/api", Grant: "client_credentials", Secret: "read-secret"}
+	if _, ok := c.Get(key); ok {
+		t.Fatal("hit in an empty cache")
+	}
+	tok := &Token{AccessToken: "tok-1", TokenType: "Bearer", Scope: "read:messages", Expiry: now.Add(2 * time.Minute)}
+	if err := c.Put(key, tok); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	got, ok := c.Get(key)
+	if !ok || got.AccessToken != "tok-1" || got.Scope != "read:messages" || !got.Expiry.Equal(tok.Expiry) {
+		t.Fatalf("Get = %+v, %v", got, ok)
+	}
+
+	others := []CacheKey{key, key, key, key, key}
+	others[0].Audience = "https://other"
+	others[1].Scope = "write:messages"
+	others[2].Grant = "device_code"
+	others[3].Secret = "changed"
+	others[4].Issuer = "https://tenant.auth0.com/"
+	for _, k := range others {
+		if _, ok := c.Get(k); ok {
+			t.Errorf("key %+v hit another key's token", k)
+		}
+	}
+
+	// Inside the margin (60s by default) the token is no longer handed out.
+	now = now.Add(61 * time.Second)
+	if _, ok := c.Get(key); ok {
+		t.Error("token reused within 60s of its expiry")
+	}
+
+	if runtime.GOOS != "windows" {
+		st, err := os.Stat(dir)
+		if err != nil || st.Mode().Perm() != 0o700 {
+			t.Errorf("cache dir mode %v, %v; want 0700", st.Mode().Perm(), err)
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+		if len(files) != 1 {
+			t.Fatalf("cache files %v, want one", files)
+		}
+		st, err = os.Stat(files[0])
+		if err != nil || st.Mode().Perm() != 0o600 {
+			t.Errorf("cache file mode %v, %v; want 0600", st.Mode().Perm(), err)
+		}
+	}
+}
+
+func TestCacheCorruptFileIsReplaced(t *testing.T) {
+	dir := t.TempDir()
+	c := &Cache{Dir: dir}
+	key := CacheKey{Issuer: "i", ClientID: "c", Grant: "client_credentials"}
+	path := filepath.Join(dir, key.file())
+	for _, junk := range []string{"{not json", `{"access_token":""}`, "", `null`} {
+		if err := os.WriteFile(path, []byte(junk), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if tok, ok := c.Get(key); ok {
+			t.Fatalf("corrupt file %q gave a hit: %+v", junk, tok)
+		}
+	}
+	if err := c.Put(key, &Token{AccessToken: "fresh", Expiry: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatalf("Put over a corrupt file: %v", err)
+	}
+	if tok, ok := c.Get(key); !ok || tok.AccessToken != "fresh" {
+		t.Fatalf("after replacing: %+v, %v", tok, ok)
+	}
+	if err := c.Delete(key); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if _, ok := c.Get(key); ok {
+		t.Fatal("hit after Delete")
+	}
+	if err := c.Delete(key); err != nil {
+		t.Fatalf("Delete of a missing entry: %v", err)
+	}
+	if err := c.Put(key, nil); err == nil {
+		t.Fatal("Put(nil) succeeded")
+	}
+}
+
+func TestDefaultCacheDir(t *testing.T) {
+	got, err := DefaultCacheDir(func(k string) string {
+		if k == "XDG_CACHE_HOME" {
+			return "/tmp/xdg"
+		}
+		return ""
+	})
+	if err != nil || got != filepath.Join("/tmp/xdg", "tokencheck") {
+		t.Fatalf("DefaultCacheDir = %q, %v", got, err)
+	}
+}

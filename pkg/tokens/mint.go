@@ -1,0 +1,124 @@
+package tokens
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Minter asks the stand-in tenant to sign arbitrary tokens (POST /dev/mint), which the conformance suite uses to
+// build tokens a real tenant would never issue (expired, wrong audience, odd headers).
+type Minter struct {
+	Endpoint string       // the discovery document's mint_endpoint
+	HTTP     *http.Client // nil means http.DefaultClient
+}
+
+// NewMinter returns a Minter for d's mint endpoint, or an error when d is not the stand-in tenant.
+func NewMinter(d *Discovery, hc *http.Client) (*Minter, error) {
+	if !d.IsStandIn() {
+		return nil, errors.New("the tenant has no mint_endpoint: minting needs the stand-in tenant (client tenant)")
+	}
+	return &Minter{Endpoint: d.MintEndpoint, HTTP: hc}, nil
+}
+
+// Mint returns a token signed by the tenant's current key. The tenant starts from a normal token's header and
+// claims; entries given here override them, and a nil claim or header value removes that entry.
+func (m *Minter) Mint(ctx context.Context, header, claims map[string]any) (string, error) {
+	if m == nil || m.Endpoint == "" {
+		return "", errors.New("minter has no endpoint: the tenant is not the stand-in (no mint_endpoint in discovery)")
+	}
+	payload := map[string]any{"claims": claims}
+	if claims == nil {
+		payload["claims"] = map[string]any{}
+	}
+	if header != nil {
+		payload["header"] = header
+	}
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return "", fmt.Errorf("encode mint request: %w", err)
+	}
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := postJSON(ctx, m.HTTP, m.Endpoint, body, &out); err != nil {
+		return "", fmt.Errorf("mint: %w", err)
+	}
+	if out.AccessToken == "" {
+		return "", fmt.Errorf("mint: %s answered without access_token", m.Endpoint)
+	}
+	return out.AccessToken, nil
+}
+
+// Rotate asks the stand-in tenant for a new signing key (POST /dev/rotate, beside the mint endpoint); the previous
+// key stays in the JWKS until the next rotation.
+func Rotate(ctx context.Context, hc *http.Client, d *Discovery) error {
+	if !d.IsStandIn() {
+		return errors.New("rotate: the tenant has no mint_endpoint, so it is not the stand-in and cannot rotate on request")
+	}
+	u, err := RotateURL(d.MintEndpoint)
+	if err != nil {
+		return err
+	}
+	if err := postJSON(ctx, hc, u, []byte("{}"), nil); err != nil {
+		return fmt.Errorf("rotate: %w", err)
+	}
+	return nil
+}
+
+// RotateURL is the rotation endpoint beside mintEndpoint: its last path segment replaced by "rotate".
+func RotateURL(mintEndpoint string) (string, error) {
+	u, err := url.Parse(mintEndpoint)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("mint_endpoint %q is not a URL", mintEndpoint)
+	}
+	dir := u.Path[:strings.LastIndex(u.Path, "/")+1]
+	u.Path = dir + "rotate"
+	u.RawPath = ""
+	return u.String(), nil
+}
+
+func postJSON(ctx context.Context, hc *http.Client, u string, body []byte, out any) error {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("build request to %s: %w", u, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach the tenant at %s: %w (%w); is it running? set --issuer / ISSUER_URL", u, err, ErrUnreachable)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxDocument))
+	if err != nil {
+		return fmt.Errorf("read answer from %s: %w", u, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		var e struct {
+			Error       string `json:"error"`
+			Description string `json:"error_description"`
+		}
+		_ = json.Unmarshal(data, &e)
+		if e.Error != "" {
+			return fmt.Errorf("POST %s answered %s: %s %s", u, resp.Status, e.Error, e.Description)
+		}
+		return fmt.Errorf("POST %s answered %s", u, resp.Status)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("POST %s: answer is not JSON: %w", u, err)
+	}
+	return nil
+}
