@@ -24,6 +24,7 @@ type settings struct {
 	method           string
 	rate             int
 	duration         time.Duration
+	maxRequests      uint64
 	workers          int
 	maxWorkers       int
 	timeout          time.Duration
@@ -57,6 +58,10 @@ func WithRate(perSecond int) Option { return func(s *settings) { s.rate = perSec
 
 // WithDuration bounds how long requests are sent (default 10s); in-flight requests then finish or time out.
 func WithDuration(d time.Duration) Option { return func(s *settings) { s.duration = d } }
+
+// WithMaxRequests stops sending after n requests even if the duration has not elapsed (0, the default, means no
+// limit), for a fixed amount of work such as a benchmark's b.N.
+func WithMaxRequests(n uint64) Option { return func(s *settings) { s.maxRequests = n } }
 
 // WithWorkers sets the number of concurrent workers: the exact concurrency at rate 0, the starting pool otherwise.
 func WithWorkers(n int) Option { return func(s *settings) { s.workers = n } }

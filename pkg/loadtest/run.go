@@ -50,7 +50,10 @@ func Run(ctx context.Context, target string, opts ...Option) (*Report, error) {
 		vegeta.MaxWorkers(maxWorkers),
 		vegeta.MaxBody(s.maxBody),
 	)
-	pacer := vegeta.ConstantPacer{Freq: s.rate, Per: time.Second} // Freq 0 is vegeta's "no pacing"
+	var pacer vegeta.Pacer = vegeta.ConstantPacer{Freq: s.rate, Per: time.Second} // Freq 0 is vegeta's "no pacing"
+	if s.maxRequests > 0 {
+		pacer = countedPacer{Pacer: pacer, limit: s.maxRequests}
+	}
 
 	var interrupted atomic.Bool
 	done := make(chan struct{})
@@ -99,6 +102,19 @@ func Run(ctx context.Context, target string, opts ...Option) (*Report, error) {
 	r.Method, r.URL, r.Rate, r.Workers, r.Tokens = s.method, target, s.rate, s.workers, len(s.tokens)
 	r.Interrupted = interrupted.Load()
 	return r, nil
+}
+
+// countedPacer stops an attack after limit hits.
+type countedPacer struct {
+	vegeta.Pacer
+	limit uint64
+}
+
+func (p countedPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
+	if hits >= p.limit {
+		return 0, true
+	}
+	return p.Pacer.Pace(elapsed, hits)
 }
 
 func (s *settings) validate(target string) error {

@@ -264,3 +264,14 @@ func TestRunRejectsBadOptions(t *testing.T) {
 		})
 	}
 }
+
+func TestRunStopsAfterMaxRequests(t *testing.T) {
+	rec := newRecorder(t)
+	r, err := Run(t.Context(), rec.srv.URL, WithRate(0), WithWorkers(3), WithDuration(time.Minute), WithMaxRequests(37))
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if r.Requests != 37 || rec.n.Load() != 37 {
+		t.Errorf("report %d, server %d requests; want 37", r.Requests, rec.n.Load())
+	}
+}
