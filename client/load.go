@@ -26,6 +26,9 @@ func init() { register(newLoadCmd) }
 // 2-core tenant busy signing, few enough not to queue up.
 const mintConcurrency = 8
 
+// maxUniqueTokens bounds --unique-tokens: a million tokens is ~1 GB of memory and many minutes of minting.
+const maxUniqueTokens = 1_000_000
+
 // loadOptions are client load's own flags.
 type loadOptions struct {
 	path, method, token, format string
@@ -103,6 +106,10 @@ func (a *app) runLoad(ctx context.Context, conn *connOptions, o *loadOptions) er
 	if err != nil {
 		return &exitError{code: exitCannotGo, err: fmt.Errorf("write report: %w", err)}
 	}
+	if rep.Tokens > 1 && rep.Requests < uint64(rep.Tokens) {
+		fmt.Fprintf(a.stderr, "client: note: %d requests for %d tokens, so some tokens were never sent; "+
+			"lengthen --duration or lower --unique-tokens\n", rep.Requests, rep.Tokens)
+	}
 	switch {
 	case rep.Interrupted:
 		return &exitError{code: exitCannotGo, err: errors.New("interrupted: the report covers only the requests answered before")}
@@ -131,8 +138,8 @@ func (o *loadOptions) validate(conn *connOptions) (string, error) {
 	if o.timeout <= 0 {
 		problems = append(problems, fmt.Sprintf("--timeout %s must be positive (e.g. 5s)", o.timeout))
 	}
-	if o.unique < 0 {
-		problems = append(problems, fmt.Sprintf("--unique-tokens %d must be 0 or more", o.unique))
+	if o.unique < 0 || o.unique > maxUniqueTokens {
+		problems = append(problems, fmt.Sprintf("--unique-tokens %d must be between 0 and %d", o.unique, maxUniqueTokens))
 	}
 	if o.token != "" && o.noToken {
 		problems = append(problems, "--token and --no-token contradict each other; pass one")

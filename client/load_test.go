@@ -286,3 +286,16 @@ func TestLoadInterruptedExits2WithAReport(t *testing.T) {
 		t.Errorf("report of an interrupted run counts no requests: %s", out.String())
 	}
 }
+
+func TestLoadNotesUnsentTokens(t *testing.T) {
+	tenantURL := loadTenant(t)
+	api := newLoadAPI(t, tenantURL)
+	env := map[string]string{"API_URL": api.srv.URL, "ISSUER_URL": tenantURL}
+	code, _, stderr := runLoadCLI(t, env, "--unique-tokens", "30", "--rate", "10", "--duration", "200ms")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if !strings.Contains(stderr, "for 30 tokens, so some tokens were never sent") {
+		t.Errorf("stderr %q lacks the unsent-tokens note", stderr)
+	}
+}
