@@ -90,18 +90,18 @@ func LoadConfig(path string) (*Config, error) {
 func ParseConfig(data []byte, name string) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, yamlError(err))
+		return nil, yamlError(name, nil, err)
 	}
 	if len(root.Content) == 0 {
 		return nil, fmt.Errorf("%s: config is empty; it needs at least apis and clients (see the built-in default)", name)
 	}
+	doc := root.Content[0]
 	var cfg Config
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, yamlError(err))
+		return nil, yamlError(name, doc, err)
 	}
-	doc := root.Content[0]
 	if lookup(doc, "token_ttl") == nil {
 		cfg.TokenTTL = defaultTokenTTL
 	}
@@ -114,18 +114,56 @@ func ParseConfig(data []byte, name string) (*Config, error) {
 // Validate checks the configuration for mistakes that would make the tenant misbehave, naming each bad field.
 func (c *Config) Validate() error { return c.validate("tenant config", nil) }
 
-// yamlError turns the decoder's messages into "line N: ..." lines that read well after the file name.
-func yamlError(err error) error {
+// yamlError turns the decoder's "line N: ..." messages into "name:N: field: ..." lines, like validation errors.
+func yamlError(name string, doc *yaml.Node, err error) error {
 	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs := make([]string, 0, len(te.Errors))
-		for _, m := range te.Errors {
-			m = strings.Replace(m, "not found in type", "is unknown in", 1)
-			msgs = append(msgs, m)
-		}
-		return errors.New(strings.Join(msgs, "; "))
+	if !errors.As(err, &te) {
+		return fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
-	return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+	msgs := make([]string, 0, len(te.Errors))
+	for _, m := range te.Errors {
+		rest, ok := strings.CutPrefix(m, "line ")
+		n, msg, _ := strings.Cut(rest, ": ")
+		line, aerr := strconv.Atoi(n)
+		if !ok || aerr != nil {
+			msgs = append(msgs, name+": "+m)
+			continue
+		}
+		if field, _, found := strings.Cut(strings.TrimPrefix(msg, "field "), " not found in type"); found {
+			msg = fmt.Sprintf("unknown field %q; see the built-in default for the schema", field)
+		}
+		if path := pathAtLine(doc, line); len(path) > 0 {
+			msg = fieldName(path) + ": " + msg
+		}
+		msgs = append(msgs, fmt.Sprintf("%s:%d: %s", name, line, msg))
+	}
+	return errors.New(strings.Join(msgs, "\n"))
+}
+
+// pathAtLine is the path of the first mapping key or sequence item that starts on line, for naming a field.
+func pathAtLine(n *yaml.Node, line int) []any {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Line == line {
+				return []any{k.Value}
+			}
+			if sub := pathAtLine(v, line); sub != nil {
+				return append([]any{k.Value}, sub...)
+			}
+		}
+	case yaml.SequenceNode:
+		for i, item := range n.Content {
+			if sub := pathAtLine(item, line); sub != nil {
+				return append([]any{i}, sub...)
+			}
+			if item.Line == line {
+				return []any{i}
+			}
+		}
+	}
+	return nil
 }
 
 // fieldError is one validation failure at a path such as clients[1].grants[https://x][0].

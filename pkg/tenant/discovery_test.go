@@ -9,6 +9,7 @@ import (
 )
 
 func TestDiscovery(t *testing.T) {
+	t.Parallel()
 	f := start(t, nil, Options{})
 	for _, path := range []string{PathOpenIDConfiguration, PathOAuthServerMetadata} {
 		for _, host := range []string{"", "tenant:4000"} {
@@ -63,6 +64,7 @@ func TestDiscovery(t *testing.T) {
 }
 
 func TestDiscoveryEndpointsWork(t *testing.T) {
+	t.Parallel()
 	f := start(t, nil, Options{})
 	_, raw := f.do(http.MethodGet, PathOpenIDConfiguration, "", "", nil)
 	d := decodeObject(t, raw)
@@ -77,6 +79,7 @@ func TestDiscoveryEndpointsWork(t *testing.T) {
 }
 
 func TestJWKS(t *testing.T) {
+	t.Parallel()
 	f := start(t, nil, Options{})
 	resp, raw := f.do(http.MethodGet, PathJWKS, "", "", nil)
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" {

@@ -166,11 +166,13 @@ func decodeKeys(data []byte) ([]signingKey, error) {
 		}
 		keys = append(keys, signingKey{kid: thumbprint(&priv.PublicKey), priv: priv})
 	}
-	if len(bytes.TrimSpace(rest)) > 0 {
-		return nil, fmt.Errorf("unexpected data after PEM block %d (truncated or edited?)", len(keys))
-	}
-	if len(keys) == 0 {
+	switch {
+	case bytes.Contains(rest, []byte("-----BEGIN")):
+		return nil, fmt.Errorf("PEM block %d is incomplete (truncated?)", len(keys)+1)
+	case len(keys) == 0:
 		return nil, errors.New("no PEM \"PRIVATE KEY\" block found")
+	case len(bytes.TrimSpace(rest)) > 0:
+		return nil, fmt.Errorf("unexpected data after PEM block %d (edited?)", len(keys))
 	}
 	return keys, nil
 }

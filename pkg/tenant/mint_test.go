@@ -13,6 +13,7 @@ import (
 )
 
 func TestMintDefaults(t *testing.T) {
+	t.Parallel()
 	f := start(t, nil, Options{})
 	resp, raw := f.do(http.MethodPost, PathMint, "", "", nil) // no body at all: a normal token
 	if resp.StatusCode != http.StatusOK {
@@ -30,6 +31,7 @@ func TestMintDefaults(t *testing.T) {
 }
 
 func TestMintOverrides(t *testing.T) {
+	t.Parallel()
 	f := start(t, nil, Options{})
 	past := time.Now().Add(-time.Hour).Unix()
 	tests := []struct {
@@ -86,6 +88,7 @@ func TestMintOverrides(t *testing.T) {
 }
 
 func TestMintBadRequests(t *testing.T) {
+	t.Parallel()
 	f := start(t, nil, Options{})
 	tests := []struct {
 		name, contentType, body string

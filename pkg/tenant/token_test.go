@@ -26,6 +26,7 @@ func basic(id, secret string) string {
 }
 
 func TestTokenEndpoint(t *testing.T) {
+	t.Parallel()
 	f := start(t, twoAPIConfig(t), Options{})
 	cc := func(kv ...string) url.Values {
 		v := url.Values{"grant_type": {"client_credentials"}}
@@ -198,6 +199,7 @@ func verifyAud(t *testing.T, f *fixture, tok, aud string) map[string]any {
 }
 
 func TestTokenEndpointJTIUnique(t *testing.T) {
+	t.Parallel()
 	f := start(t, nil, Options{})
 	a, b := f.mustVerify(f.clientToken("quickstart-read", "read-secret")), f.mustVerify(f.clientToken("quickstart-read", "read-secret"))
 	if a["jti"] == b["jti"] {
@@ -206,6 +208,7 @@ func TestTokenEndpointJTIUnique(t *testing.T) {
 }
 
 func TestTokenEndpointMethodNotAllowed(t *testing.T) {
+	t.Parallel()
 	f := start(t, nil, Options{})
 	resp, _ := f.do(http.MethodGet, PathToken, "", "", nil)
 	if resp.StatusCode != http.StatusMethodNotAllowed {
