@@ -34,6 +34,7 @@ type loadOptions struct {
 	path, method, token, format string
 	noToken                     bool
 	rate, workers, unique       int
+	requests                    int
 	duration, timeout           time.Duration
 }
 
@@ -65,6 +66,7 @@ Exit status: 0 the run completed, 1 no request succeeded, 2 it could not run (ba
 	f.StringVar(&o.method, "method", http.MethodGet, "HTTP method")
 	f.IntVar(&o.rate, "rate", loadtest.DefaultRate, "requests per second; 0 = as fast as --workers allow")
 	f.DurationVar(&o.duration, "duration", loadtest.DefaultDuration, "how long to send requests")
+	f.IntVar(&o.requests, "requests", 0, "stop after `N` requests even before --duration has elapsed (0 = no limit)")
 	f.IntVar(&o.workers, "workers", loadtest.DefaultWorkers, "concurrent workers (exact at --rate 0, the starting pool otherwise)")
 	f.IntVar(&o.unique, "unique-tokens", 0, "mint `N` distinct tokens from the stand-in tenant and cycle through them")
 	f.StringVar(&o.token, "token", "", "send this access `TOKEN` on every request")
@@ -88,6 +90,7 @@ func (a *app) runLoad(ctx context.Context, conn *connOptions, o *loadOptions) er
 		loadtest.WithMethod(o.method),
 		loadtest.WithRate(o.rate),
 		loadtest.WithDuration(o.duration),
+		loadtest.WithMaxRequests(uint64(o.requests)), //nolint:gosec // validated non-negative
 		loadtest.WithWorkers(o.workers),
 		loadtest.WithTimeout(o.timeout),
 		loadtest.WithTokens(toks...),
@@ -131,6 +134,9 @@ func (o *loadOptions) validate(conn *connOptions) (string, error) {
 	}
 	if o.duration <= 0 {
 		problems = append(problems, fmt.Sprintf("--duration %s must be positive (e.g. 10s)", o.duration))
+	}
+	if o.requests < 0 {
+		problems = append(problems, fmt.Sprintf("--requests %d must be 0 (no limit) or more", o.requests))
 	}
 	if o.workers < 1 {
 		problems = append(problems, fmt.Sprintf("--workers %d must be at least 1", o.workers))

@@ -123,7 +123,8 @@ func decodeLoadJSON(t *testing.T, stdout string) loadJSON {
 	return r
 }
 
-var quick = []string{"--rate", "0", "--workers", "2", "--duration", "300ms", "--format", "json"}
+// quick is a short, fixed amount of load: 60 requests, however slow the machine.
+var quick = []string{"--rate", "0", "--workers", "2", "--duration", "1m", "--requests", "60", "--format", "json"}
 
 func TestLoadFlagErrorsExit2(t *testing.T) {
 	tenantURL := loadTenant(t)
@@ -140,6 +141,7 @@ func TestLoadFlagErrorsExit2(t *testing.T) {
 		{"negative rate", nil, []string{"--no-token", "--rate", "-1"}, "--rate"},
 		{"zero duration", nil, []string{"--no-token", "--duration", "0s"}, "--duration"},
 		{"zero workers", nil, []string{"--no-token", "--workers", "0"}, "--workers"},
+		{"negative requests", nil, []string{"--no-token", "--requests", "-1"}, "--requests"},
 		{"relative path", nil, []string{"--no-token", "--path", "api/public"}, "--path"},
 		{"bad api", nil, []string{"--no-token", "--api", "ftp://example"}, "--api"},
 		{"unknown flag", nil, []string{"--speed", "9"}, "unknown flag"},
@@ -242,7 +244,7 @@ func TestLoadExits1WhenNothingSucceeds(t *testing.T) {
 	tenantURL := loadTenant(t)
 	api := newLoadAPI(t, tenantURL)
 	code, stdout, stderr := runLoadCLI(t, map[string]string{"API_URL": api.srv.URL},
-		"--token", "not-a-jwt", "--rate", "0", "--workers", "2", "--duration", "200ms")
+		"--token", "not-a-jwt", "--rate", "0", "--workers", "2", "--requests", "10")
 	if code != exitFailed {
 		t.Fatalf("exit %d, want 1; stderr %q", code, stderr)
 	}
