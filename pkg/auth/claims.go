@@ -1,0 +1,45 @@
+package auth
+
+import (
+	"slices"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Claims are the verified claims of an access token; typed so decoding needs no map. Treat them as read-only:
+// cached validations hand the same value to every request presenting the same token.
+type Claims struct {
+	jwt.RegisteredClaims
+	// Scope is the space-separated OAuth 2.0 scope claim.
+	Scope string `json:"scope,omitempty"`
+	// Permissions is Auth0's RBAC claim; its entries count as scopes.
+	Permissions []string `json:"permissions,omitempty"`
+
+	keyID string
+}
+
+// KeyID is the kid of the key that verified the token, for logs and key-rotation diagnostics.
+func (c *Claims) KeyID() string { return c.keyID }
+
+// HasScope reports whether s is one of the token's scopes (the scope claim plus permissions), matched exactly so
+// "read" never grants "read:messages".
+func (c *Claims) HasScope(s string) bool {
+	if s == "" {
+		return false
+	}
+	rest := c.Scope
+	for rest != "" {
+		i := 0
+		for i < len(rest) && rest[i] != ' ' {
+			i++
+		}
+		if rest[:i] == s {
+			return true
+		}
+		if i == len(rest) {
+			break
+		}
+		rest = rest[i+1:]
+	}
+	return slices.Contains(c.Permissions, s)
+}

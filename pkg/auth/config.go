@@ -1,0 +1,178 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Defaults applied when the corresponding Config field is zero.
+const (
+	// DefaultClockSkew tolerates small clock differences between issuer and API on exp, nbf and iat.
+	DefaultClockSkew = 30 * time.Second
+	// DefaultRefreshInterval bounds how long a key removed from the JWKS keeps verifying tokens.
+	DefaultRefreshInterval = 10 * time.Minute
+	// DefaultHTTPTimeout bounds every call to the issuer so a slow tenant never stalls a goroutine for long.
+	DefaultHTTPTimeout = 5 * time.Second
+	// DefaultCacheMaxAge bounds how long a verified token is trusted without re-verification, even if exp is later.
+	DefaultCacheMaxAge = 10 * time.Minute
+	// DefaultUnknownKIDInterval allows one JWKS refetch per interval for tokens with an unknown kid (plus one burst),
+	// i.e. at most about four a minute however many forged kids arrive.
+	DefaultUnknownKIDInterval = 15 * time.Second
+	// DefaultUnknownKIDWaitMax is the longest a request waits for the unknown-kid limiter and the refetch together.
+	DefaultUnknownKIDWaitMax = time.Second
+	// DefaultRetryMin is the first backoff between attempts to load the key set at start; it doubles each time.
+	DefaultRetryMin = 100 * time.Millisecond
+	// DefaultRetryMax caps the start-up backoff so the API becomes ready within seconds of the tenant coming up.
+	DefaultRetryMax = 3 * time.Second
+	// RetryAfterSeconds is the Retry-After value sent with 503 while no key set has loaded.
+	RetryAfterSeconds = 5
+	// Realm is the realm of every Bearer challenge this package writes.
+	Realm = "api"
+)
+
+// Config is what the server knows from its environment. Zero durations take the defaults above; CacheSize 0
+// disables the verified-token cache (use DefaultCacheSize for the default).
+type Config struct {
+	// Issuer is the exact iss every token must carry, e.g. "https://tenant.auth0.com/".
+	Issuer string
+	// Audiences are the API identifiers; a token's aud must contain at least one.
+	Audiences []string
+	// JWKSURL overrides discovery; empty means discovery's jwks_uri, else <issuer>.well-known/jwks.json.
+	JWKSURL string
+	// AllowInsecure permits http:// issuer and JWKS URLs, for the local stand-in tenant only.
+	AllowInsecure bool
+	// ClockSkew is the leeway on exp, nbf and iat.
+	ClockSkew time.Duration
+	// RefreshInterval is how often the JWKS is refetched so removed keys stop verifying.
+	RefreshInterval time.Duration
+	// CacheSize bounds the verified-token cache in entries; 0 disables it.
+	CacheSize int
+	// HTTPClient talks to the issuer; nil means a client with DefaultHTTPTimeout. Its timeout is kept.
+	HTTPClient *http.Client
+	// Logger receives key-set events (never tokens); nil means slog.Default().
+	Logger *slog.Logger
+	// Registerer receives the tokencheck_* metrics; nil means no registration.
+	Registerer prometheus.Registerer
+}
+
+// Option tunes behaviour that deployments rarely change but tests and benchmarks need to shorten.
+type Option func(*options)
+
+type options struct {
+	now                func() time.Time
+	httpTimeout        time.Duration
+	cacheMaxAge        time.Duration
+	unknownKIDInterval time.Duration
+	unknownKIDBurst    int
+	unknownKIDWaitMax  time.Duration
+	retryMin, retryMax time.Duration
+	maxBodyBytes       int64
+}
+
+func defaultOptions() options {
+	return options{
+		now:                time.Now,
+		httpTimeout:        DefaultHTTPTimeout,
+		cacheMaxAge:        DefaultCacheMaxAge,
+		unknownKIDInterval: DefaultUnknownKIDInterval,
+		unknownKIDBurst:    1,
+		unknownKIDWaitMax:  DefaultUnknownKIDWaitMax,
+		retryMin:           DefaultRetryMin,
+		retryMax:           DefaultRetryMax,
+		maxBodyBytes:       1 << 20,
+	}
+}
+
+// WithClock replaces time.Now, so tests can judge exp/nbf/iat and cache ages at a chosen instant.
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithHTTPTimeout bounds each discovery or JWKS request (default DefaultHTTPTimeout).
+func WithHTTPTimeout(d time.Duration) Option { return func(o *options) { o.httpTimeout = d } }
+
+// WithCacheMaxAge bounds how long a cached validation is reused (default DefaultCacheMaxAge).
+func WithCacheMaxAge(d time.Duration) Option { return func(o *options) { o.cacheMaxAge = d } }
+
+// WithUnknownKIDRefetch sets the unknown-kid refetch limiter: one refetch per interval, burst at most, and the
+// longest a request may wait for limiter plus refetch (capped at one second so no request stalls longer).
+func WithUnknownKIDRefetch(interval time.Duration, burst int, waitMax time.Duration) Option {
+	return func(o *options) {
+		o.unknownKIDInterval, o.unknownKIDBurst, o.unknownKIDWaitMax = interval, burst, min(waitMax, time.Second)
+	}
+}
+
+// WithRetryBackoff sets the backoff between start-up attempts to load the key set (doubling from minimum to maximum).
+func WithRetryBackoff(minimum, maximum time.Duration) Option {
+	return func(o *options) { o.retryMin, o.retryMax = minimum, maximum }
+}
+
+// validate checks cfg and fills defaults, naming every bad field at once.
+func (cfg *Config) validate() error {
+	var errs []error
+	if cfg.Issuer == "" {
+		errs = append(errs, errors.New("auth: Issuer is empty: set ISSUER_URL or AUTH0_DOMAIN"))
+	} else if err := checkURL("Issuer", cfg.Issuer, cfg.AllowInsecure); err != nil {
+		errs = append(errs, err)
+	}
+	if len(cfg.Audiences) == 0 {
+		errs = append(errs, errors.New("auth: Audiences is empty: set AUTH0_AUDIENCE to the API identifier"))
+	}
+	for _, a := range cfg.Audiences {
+		if strings.TrimSpace(a) == "" {
+			errs = append(errs, errors.New("auth: Audiences contains an empty entry: check AUTH0_AUDIENCE"))
+			break
+		}
+	}
+	if cfg.JWKSURL != "" {
+		if err := checkURL("JWKSURL", cfg.JWKSURL, cfg.AllowInsecure); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if cfg.ClockSkew < 0 {
+		errs = append(errs, fmt.Errorf("auth: ClockSkew %s is negative: check CLOCK_SKEW", cfg.ClockSkew))
+	}
+	if cfg.RefreshInterval < 0 {
+		errs = append(errs, fmt.Errorf("auth: RefreshInterval %s is negative: check JWKS_REFRESH_INTERVAL", cfg.RefreshInterval))
+	}
+	if cfg.CacheSize < 0 {
+		errs = append(errs, fmt.Errorf("auth: CacheSize %d is negative: check TOKEN_CACHE_SIZE (0 disables)", cfg.CacheSize))
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if cfg.ClockSkew == 0 {
+		cfg.ClockSkew = DefaultClockSkew
+	}
+	if cfg.RefreshInterval == 0 {
+		cfg.RefreshInterval = DefaultRefreshInterval
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return nil
+}
+
+// checkURL refuses anything but an absolute https URL (or http when insecure is allowed).
+func checkURL(field, raw string, allowInsecure bool) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("auth: %s %q is not an absolute URL", field, raw)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if allowInsecure {
+			return nil
+		}
+		return fmt.Errorf("auth: %s %q uses http: use https, or set ALLOW_INSECURE_ISSUER=true for a local stand-in tenant", field, raw)
+	default:
+		return fmt.Errorf("auth: %s %q must be an https URL", field, raw)
+	}
+}

@@ -1,0 +1,141 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/tokencheck/tokencheck/internal/testissuer"
+)
+
+type answer struct {
+	status    int
+	challenge string
+	body      errorBody
+	raw       string
+	header    http.Header
+}
+
+func call(t *testing.T, method, u string, header http.Header, body string) answer {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, u, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	a := answer{status: resp.StatusCode, challenge: resp.Header.Get("WWW-Authenticate"), raw: string(raw), header: resp.Header}
+	_ = json.Unmarshal(raw, &a.body)
+	return a
+}
+
+func TestMiddlewareStatusTable(t *testing.T) {
+	iss := testissuer.New(t)
+	v := newValidator(t, iss, nil)
+	waitReady(t, v)
+	srv := apiServer(t, v)
+	good := iss.Token(t, nil)
+	noScope := iss.Token(t, func(c map[string]any) { delete(c, "scope") })
+	expired := iss.Token(t, func(c map[string]any) { c["exp"] = c["iat"].(int64) - 3600 })
+	bearer := func(s string) http.Header { return http.Header{"Authorization": {s}} }
+	const form = "application/x-www-form-urlencoded"
+
+	tests := []struct {
+		name      string
+		method    string
+		path      string
+		header    http.Header
+		body      string
+		status    int
+		challenge string
+		errCode   string
+	}{
+		{"valid token", "GET", "/api/private", bearer("Bearer " + good), "", 200, "", ""},
+		{"scheme any case", "GET", "/api/private", bearer("bEaReR " + good), "", 200, "", ""},
+		{"no header", "GET", "/api/private", nil, "", 401, `Bearer realm="api"`, ""},
+		{"basic scheme", "GET", "/api/private", bearer("Basic dXNlcjpwYXNz"), "", 401, `Bearer realm="api"`, ""},
+		{"bearer without token", "GET", "/api/private", bearer("Bearer"), "", 401, `Bearer realm="api"`, ""},
+		{"bearer blank", "GET", "/api/private", bearer("Bearer    "), "", 401, `Bearer realm="api"`, ""},
+		{"blank header", "GET", "/api/private", bearer(" "), "", 401, `Bearer realm="api"`, ""},
+		{"token in query only", "GET", "/api/private?access_token=" + good, nil, "", 401, `Bearer realm="api"`, ""},
+		{"not a JWT", "GET", "/api/private", bearer("Bearer abc"), "", 401,
+			`Bearer realm="api", error="invalid_token", error_description="token is malformed"`, "invalid_token"},
+		{"two words", "GET", "/api/private", bearer("Bearer a b"), "", 401,
+			`Bearer realm="api", error="invalid_token", error_description="token is malformed"`, "invalid_token"},
+		{"expired", "GET", "/api/private", bearer("Bearer " + expired), "", 401,
+			`Bearer realm="api", error="invalid_token", error_description="token is expired"`, "invalid_token"},
+		{"header and query", "GET", "/api/private?access_token=" + good, bearer("Bearer " + good), "", 400,
+			`Bearer realm="api", error="invalid_request", error_description="token sent in more than one place"`, "invalid_request"},
+		{"header and form", "POST", "/api/private", http.Header{"Authorization": {"Bearer " + good}, "Content-Type": {form}},
+			"access_token=" + good, 400,
+			`Bearer realm="api", error="invalid_request", error_description="token sent in more than one place"`, "invalid_request"},
+		{"form alone", "POST", "/api/private", http.Header{"Content-Type": {form}}, "access_token=" + good, 401, `Bearer realm="api"`, ""},
+		{"two query tokens", "GET", "/api/private?access_token=a&access_token=b", nil, "", 400,
+			`Bearer realm="api", error="invalid_request", error_description="token sent in more than one place"`, "invalid_request"},
+		{"two authorization headers", "GET", "/api/private", http.Header{"Authorization": {"Bearer " + good, "Bearer " + good}}, "", 400,
+			`Bearer realm="api", error="invalid_request", error_description="token sent in more than one place"`, "invalid_request"},
+		{"scoped with scope", "GET", "/api/private-scoped", bearer("Bearer " + good), "", 200, "", ""},
+		{"scoped without scope", "GET", "/api/private-scoped", bearer("Bearer " + noScope), "", 403,
+			`Bearer realm="api", error="insufficient_scope", error_description="token lacks the required scope", scope="read:messages"`, "insufficient_scope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := call(t, tt.method, srv.URL+tt.path, tt.header, tt.body)
+			if a.status != tt.status {
+				t.Fatalf("status = %d, want %d (body %s)", a.status, tt.status, a.raw)
+			}
+			if a.challenge != tt.challenge {
+				t.Errorf("WWW-Authenticate = %q, want %q", a.challenge, tt.challenge)
+			}
+			if a.status != 200 {
+				if a.body.Error != tt.errCode {
+					t.Errorf("body error = %q, want %q", a.body.Error, tt.errCode)
+				}
+				if a.body.Message == "" {
+					t.Errorf("body has no message: %s", a.raw)
+				}
+				if strings.Contains(a.raw, good) {
+					t.Error("error body echoes the token")
+				}
+			}
+		})
+	}
+}
+
+func TestMiddlewareKeysNeverLoaded(t *testing.T) {
+	iss := testissuer.New(t)
+	iss.SetDown(true)
+	v := newValidator(t, iss, nil)
+	srv := apiServer(t, v)
+	a := call(t, "GET", srv.URL+"/api/private", http.Header{"Authorization": {"Bearer " + iss.Token(t, nil)}}, "")
+	if a.status != http.StatusServiceUnavailable {
+		t.Fatalf("status = %d, want 503 (body %s)", a.status, a.raw)
+	}
+	if a.header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	if a.challenge != "" {
+		t.Errorf("503 carries a challenge %q", a.challenge)
+	}
+	if v.Ready() {
+		t.Error("Ready() = true while the tenant is down")
+	}
+	_ = url.Values{}
+}

@@ -1,0 +1,330 @@
+package auth
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/MicahParks/jwkset"
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/time/rate"
+)
+
+// maxTokenBytes rejects absurd tokens before any decoding work; real access tokens are a few KiB at most.
+const maxTokenBytes = 16 << 10
+
+// Validator checks access tokens against one issuer's key set. It is safe for concurrent use.
+type Validator struct {
+	cfg     Config
+	opts    options
+	log     *slog.Logger
+	hc      *http.Client
+	parser  *jwt.Parser
+	keys    *keySet
+	kf      atomic.Pointer[keyfunc.Keyfunc] // set once the key set has loaded; refetches unknown kids
+	cache   *tokenCache
+	metrics *metrics
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closed sync.Once
+}
+
+// New validates cfg and starts loading the key set in the background; it never waits on the network, so a server
+// can start (and report not-ready) while the tenant is unreachable. Call Close to stop the background work.
+func New(ctx context.Context, cfg Config, opts ...Option) (*Validator, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	v := &Validator{
+		cfg:     cfg,
+		opts:    o,
+		log:     cfg.Logger.With("component", "auth"),
+		hc:      httpClient(cfg.HTTPClient, cfg.AllowInsecure, o.httpTimeout, o.maxBodyBytes),
+		metrics: m,
+	}
+	v.parser = jwt.NewParser(
+		jwt.WithValidMethods([]string{"RS256"}),
+		jwt.WithIssuer(cfg.Issuer),
+		jwt.WithAudience(cfg.Audiences...),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(cfg.ClockSkew),
+		jwt.WithTimeFunc(o.now),
+	)
+	if cfg.CacheSize > 0 {
+		v.cache = newTokenCache(cfg.CacheSize, m)
+	}
+	v.keys = newKeySet(v.keysChanged)
+	ctx, v.cancel = context.WithCancel(ctx)
+	v.wg.Add(1)
+	go func() {
+		defer v.wg.Done()
+		v.load(ctx)
+	}()
+	return v, nil
+}
+
+// Ready reports whether a key set has loaded, i.e. whether tokens can be judged at all.
+func (v *Validator) Ready() bool { return v.keys.loaded() }
+
+// Close stops loading and refreshing the key set. Validations keep working with the keys already loaded.
+func (v *Validator) Close() error {
+	v.closed.Do(func() {
+		v.cancel()
+		v.wg.Wait()
+	})
+	return nil
+}
+
+// refetchMark tags contexts of unknown-kid refetches so the storage callbacks can count them.
+type refetchMark struct{}
+
+// load resolves the JWKS URL and performs the first fetch, retrying with capped exponential backoff until it
+// succeeds or ctx ends; then hands periodic refresh and unknown-kid refetch to jwkset/keyfunc.
+func (v *Validator) load(ctx context.Context) {
+	backoff := v.opts.retryMin
+	for attempt := 1; ; attempt++ {
+		err := v.tryLoad(ctx)
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		v.log.Warn("signing keys not loaded; will retry", "issuer", v.cfg.Issuer, "attempt", attempt,
+			"retry_in", backoff, "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, v.opts.retryMax)
+	}
+}
+
+// tryLoad makes one attempt: discovery (unless JWKSURL is set) and the first JWKS fetch.
+func (v *Validator) tryLoad(ctx context.Context) error {
+	jwksURL := v.cfg.JWKSURL
+	if jwksURL == "" {
+		dctx, cancel := context.WithTimeout(ctx, v.opts.httpTimeout)
+		u, err := discoverJWKS(dctx, v.hc, v.cfg.Issuer)
+		cancel()
+		switch {
+		case errors.Is(err, errNoDiscovery):
+			u = fallbackJWKS(v.cfg.Issuer)
+		case err != nil:
+			v.metrics.refreshError.Inc()
+			return err
+		}
+		if err := checkURL("jwks_uri", u, v.cfg.AllowInsecure); err != nil {
+			v.metrics.refreshError.Inc()
+			return err
+		}
+		jwksURL = u
+	}
+	// The storage's refresh goroutine lives as long as sctx; a failed attempt cancels it.
+	sctx, cancel := context.WithCancel(ctx)
+	store, err := jwkset.NewStorageFromHTTP(jwksURL, jwkset.HTTPClientStorageOptions{
+		Client:              v.hc,
+		Ctx:                 sctx,
+		HTTPTimeout:         v.opts.httpTimeout,
+		RefreshInterval:     v.cfg.RefreshInterval,
+		RefreshErrorHandler: v.refreshFailed(jwksURL),
+		Storage:             v.keys,
+	})
+	if err != nil {
+		cancel()
+		v.metrics.refreshError.Inc()
+		return fmt.Errorf("fetch JWKS %s: %w", jwksURL, err)
+	}
+	client, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
+		HTTPURLs:          map[string]jwkset.Storage{jwksURL: store},
+		PrioritizeHTTP:    true,
+		RateLimitWaitMax:  v.opts.unknownKIDWaitMax,
+		RefreshUnknownKID: rate.NewLimiter(rate.Every(v.opts.unknownKIDInterval), v.opts.unknownKIDBurst),
+	})
+	if err != nil {
+		cancel()
+		return fmt.Errorf("JWKS client: %w", err)
+	}
+	kf, err := keyfunc.New(keyfunc.Options{Ctx: sctx, Storage: client})
+	if err != nil {
+		cancel()
+		return fmt.Errorf("keyfunc: %w", err)
+	}
+	v.kf.Store(&kf)
+	// cancel is kept alive by the parent: Close cancels ctx, which ends sctx.
+	context.AfterFunc(ctx, cancel)
+	v.log.Info("signing keys loaded", "issuer", v.cfg.Issuer, "jwks_url", jwksURL)
+	return nil
+}
+
+// refreshFailed logs and counts a failed JWKS fetch; the keys already loaded stay in use.
+func (v *Validator) refreshFailed(jwksURL string) func(ctx context.Context, err error) {
+	return func(ctx context.Context, err error) {
+		v.metrics.refreshError.Inc()
+		if ctx.Value(refetchMark{}) != nil {
+			v.metrics.unknownKIDRefetch.Inc()
+		}
+		if v.keys.loaded() {
+			v.log.Warn("JWKS refresh failed; keeping the cached keys", "jwks_url", jwksURL, "error", err)
+		}
+	}
+}
+
+// keysChanged runs after every successful JWKS fetch: count it, and forget cached validations whose key left.
+func (v *Validator) keysChanged(ctx context.Context, old, cur map[string]verifyKey) {
+	v.metrics.refreshOK.Inc()
+	if ctx.Value(refetchMark{}) != nil {
+		v.metrics.unknownKIDRefetch.Inc()
+	}
+	if v.cache == nil || old == nil {
+		return
+	}
+	for kid, was := range old {
+		if now, ok := cur[kid]; !ok || now.pub != was.pub {
+			v.cache.dropKID(kid)
+		}
+	}
+}
+
+// Validate verifies token (the compact JWS, without "Bearer ") and returns its claims. Failures are
+// *ValidationError; ErrKeysUnavailable (wrapped) means no key set has loaded yet.
+func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
+	var sum [32]byte
+	cacheable := v.cache != nil && len(token) <= maxCachedTokenBytes
+	if cacheable {
+		sum = sha256.Sum256([]byte(token))
+		if c, ok := v.cache.get(sum, v.opts.now(), v.keys); ok {
+			return c, nil
+		}
+	}
+	c, key, err := v.verify(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if cacheable {
+		v.cache.add(sum, c, v.opts.now(), v.opts.cacheMaxAge, key)
+	}
+	return c, nil
+}
+
+// verify is the uncached path: parse, check headers, find the key, verify the signature, check the claims.
+func (v *Validator) verify(ctx context.Context, token string) (*Claims, *rsa.PublicKey, error) {
+	if len(token) > maxTokenBytes {
+		return nil, nil, v.fail(&ValidationError{Reason: ReasonMalformed, Err: errTooLarge})
+	}
+	if !v.keys.loaded() {
+		return nil, nil, v.fail(&ValidationError{Reason: ReasonKeysUnavailable, Err: ErrKeysUnavailable})
+	}
+	claims := &Claims{}
+	var kid string
+	var key *rsa.PublicKey
+	tok, err := v.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
+		pub, id, err := v.key(ctx, t)
+		kid, key = id, pub
+		if err != nil {
+			return nil, err
+		}
+		return pub, nil
+	})
+	if err != nil {
+		ve := &ValidationError{Reason: classify(tok, err), KID: truncate(kid), Subject: truncate(claims.Subject), Err: err}
+		if ve.KID == "" && tok != nil {
+			s, _ := tok.Header["kid"].(string)
+			ve.KID = truncate(s)
+		}
+		return nil, nil, v.fail(ve)
+	}
+	claims.keyID = kid
+	return claims, key, nil
+}
+
+// key enforces the header rules and returns the RSA key named by kid, never one the token itself points at
+// (jku, x5u, jwk and x5c are ignored).
+func (v *Validator) key(ctx context.Context, t *jwt.Token) (*rsa.PublicKey, string, error) {
+	if alg, _ := t.Header["alg"].(string); alg != "RS256" {
+		return nil, "", errNotRS256
+	}
+	if _, ok := t.Header["crit"]; ok {
+		return nil, "", errCrit
+	}
+	if typ, ok := t.Header["typ"]; ok {
+		s, _ := typ.(string)
+		if !acceptedTyp(s) {
+			return nil, "", errBadTyp
+		}
+	}
+	raw, ok := t.Header["kid"]
+	if !ok {
+		return nil, "", errNoKID
+	}
+	kid, ok := raw.(string)
+	if !ok {
+		return nil, "", errBadKID
+	}
+	if vk, ok := v.keys.lookup(kid); ok {
+		if vk.pub == nil {
+			return nil, kid, errBadKey
+		}
+		return vk.pub, kid, nil
+	}
+	kf := v.kf.Load()
+	if kf == nil {
+		return nil, kid, ErrKeysUnavailable
+	}
+	// Unknown kid: keyfunc refetches the JWKS through its rate limiter, waiting at most unknownKIDWaitMax.
+	if _, err := (*kf).KeyfuncCtx(context.WithValue(ctx, refetchMark{}, true))(t); err != nil {
+		return nil, kid, fmt.Errorf("%w: %w", errUnknownKD, err)
+	}
+	vk, ok := v.keys.lookup(kid)
+	switch {
+	case !ok:
+		return nil, kid, errUnknownKD
+	case vk.pub == nil:
+		return nil, kid, errBadKey
+	}
+	return vk.pub, kid, nil
+}
+
+// acceptedTyp allows the typ values of access tokens: JWT (Auth0) and at+jwt (RFC 9068), with or without the
+// "application/" media-type prefix, in any case.
+func acceptedTyp(s string) bool {
+	if len(s) > len("application/") && strings.EqualFold(s[:len("application/")], "application/") {
+		s = s[len("application/"):]
+	}
+	return strings.EqualFold(s, "JWT") || strings.EqualFold(s, "at+jwt")
+}
+
+// fail counts the failure by reason and returns it.
+func (v *Validator) fail(ve *ValidationError) error {
+	v.metrics.failure(ve.Reason)
+	return ve
+}
+
+// truncate bounds attacker-controlled strings before they reach logs.
+func truncate(s string) string {
+	const maxLen = 128
+	if len(s) > maxLen {
+		return s[:maxLen] + "…"
+	}
+	return s
+}
