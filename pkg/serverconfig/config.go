@@ -4,6 +4,8 @@ package serverconfig
 
 import (
 	"time"
+
+	"github.com/tokencheck/tokencheck/pkg/auth"
 )
 
 // Defaults of the contract, exported so docs, tests and callers agree on one value.
@@ -13,8 +15,8 @@ const (
 	DefaultClockSkew           = 30 * time.Second
 	DefaultRequiredScope       = "read:messages"
 	DefaultJWKSRefreshInterval = 10 * time.Minute
-	// DefaultTokenCacheSize is the verified-token cache's default size.
-	DefaultTokenCacheSize = 16384
+	// DefaultTokenCacheSize is pkg/auth's bound (about 64 MiB worst case), so both packages agree on one value.
+	DefaultTokenCacheSize = auth.DefaultCacheSize
 )
 
 // Config is the validated server configuration; every field is ready to use as is.

@@ -1,0 +1,64 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// The quickstart bodies, byte for byte as Auth0's samples and the seed's sample server send them.
+const (
+	publicMessage      = "Hello from a public endpoint! You don't need to be authenticated to see this."
+	privateMessage     = "Hello from a private endpoint! You need to be authenticated to see this."
+	pingText           = "All good. You don't need to be authenticated to call this"
+	securedPingText    = "All good. You only get this message if you're authenticated"
+	contentTypeJSON    = "application/json; charset=utf-8"
+	readyRetryAfterSec = "5"
+)
+
+var (
+	publicBody      = mustJSON(map[string]string{"message": publicMessage})
+	privateBody     = mustJSON(map[string]string{"message": privateMessage})
+	pingBody        = mustJSON(map[string]string{"text": pingText})
+	securedPingBody = mustJSON(map[string]string{"text": securedPingText})
+	healthyBody     = mustJSON(map[string]string{"status": "ok"})
+	readyBody       = mustJSON(map[string]string{"status": "ready"})
+	notReadyBody    = mustJSON(map[string]string{
+		"status":  "unavailable",
+		"message": "The signing keys have not been loaded yet; check that the issuer's JWKS is reachable.",
+	})
+)
+
+// scopedBody names the configured scope, so a server requiring another scope does not claim read:messages.
+func scopedBody(scope string) []byte {
+	return mustJSON(map[string]string{"message": "Hello from a private endpoint! You need to be authenticated and have a scope of " +
+		scope + " to see this."})
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("api: cannot encode a constant body: " + err.Error())
+	}
+	return b
+}
+
+// jsonBody answers 200 with a body encoded once at start-up, so the hot path does no encoding.
+func jsonBody(body []byte) gin.HandlerFunc {
+	return func(c *gin.Context) { c.Data(http.StatusOK, contentTypeJSON, body) }
+}
+
+func healthz(c *gin.Context) { c.Data(http.StatusOK, contentTypeJSON, healthyBody) }
+
+// readyz reports 503 until a key set is loaded, so orchestrators hold traffic that could only get 503s.
+func readyz(a Authenticator) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if a.Ready() {
+			c.Data(http.StatusOK, contentTypeJSON, readyBody)
+			return
+		}
+		c.Header("Retry-After", readyRetryAfterSec)
+		c.Data(http.StatusServiceUnavailable, contentTypeJSON, notReadyBody)
+	}
+}

@@ -1,0 +1,112 @@
+// Package api is tokencheck's Gin router: the quickstart routes, health and metrics, CORS, request ids, access
+// logging and recovery. Token validation is not done here; it is plugged in through an Authenticator.
+package api
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tokencheck/tokencheck/pkg/auth"
+)
+
+// DefaultRequiredScope is the scope the scoped routes demand unless Options.RequiredScope says otherwise.
+const DefaultRequiredScope = "read:messages"
+
+// DefaultAllowedOrigin is the browser origin CORS allows unless Options.AllowedOrigins says otherwise.
+const DefaultAllowedOrigin = "http://localhost:3000"
+
+// maxRequestBody bounds what any handler or middleware may read from a request body; the API takes none.
+const maxRequestBody = 64 << 10
+
+// Authenticator validates bearer tokens; *auth.Validator satisfies it, and the interface keeps the router
+// independent of how validation is configured.
+type Authenticator interface {
+	// Middleware rejects requests without a valid token, answering per RFC 6750, and stores the claims otherwise.
+	Middleware() gin.HandlerFunc
+	// Ready reports whether a key set has been loaded, i.e. whether valid tokens can be accepted at all.
+	Ready() bool
+}
+
+// Options configures NewRouter; the zero value of each field picks the contract's default.
+type Options struct {
+	// Auth guards the private routes; nil makes them answer 503 and /readyz report not ready.
+	Auth Authenticator
+	// RequiredScope is demanded by the scoped routes (default read:messages).
+	RequiredScope string
+	// AllowedOrigins are the CORS origins, "*" for any (default http://localhost:3000).
+	AllowedOrigins []string
+	// Logger receives the JSON access log (default: discard).
+	Logger *slog.Logger
+	// Registry collects the HTTP metrics served on /metrics (default: a fresh registry).
+	Registry *prometheus.Registry
+}
+
+// NewRouter builds the API with every route of the contract. It never panics on bad options: invalid origins are
+// skipped with a warning in the log.
+func NewRouter(opts Options) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	if opts.RequiredScope == "" {
+		opts.RequiredScope = DefaultRequiredScope
+	}
+	if opts.AllowedOrigins == nil {
+		opts.AllowedOrigins = []string{DefaultAllowedOrigin}
+	}
+	authn := opts.Auth
+	if authn == nil {
+		authn = unavailable{}
+	}
+
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	// Redirects would turn a typo into a 301 that clients follow with their token; answer 404 instead.
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.ContextWithFallback = true
+	_ = r.SetTrustedProxies(nil) // nil never fails: ClientIP is the socket peer, not a spoofable header.
+
+	m := newMetrics(opts.Registry)
+	r.Use(
+		recovery(opts.Logger),
+		requestID(),
+		observe(opts.Logger, m),
+		limitBody(maxRequestBody),
+		corsMiddleware(opts.AllowedOrigins, opts.Logger),
+	)
+	r.NoRoute(notFound)
+	r.NoMethod(methodNotAllowed)
+
+	r.GET("/healthz", healthz)
+	r.GET("/readyz", readyz(authn))
+	r.GET("/metrics", gin.WrapH(metricsHandler(opts.Registry)))
+
+	r.GET("/api/public", jsonBody(publicBody))
+	r.GET("/ping", jsonBody(pingBody))
+
+	private := r.Group("", authn.Middleware())
+	private.GET("/api/private", jsonBody(privateBody))
+	private.GET("/secured/ping", jsonBody(securedPingBody))
+	private.GET("/api/private-scoped", auth.RequireScope(opts.RequiredScope), jsonBody(scopedBody(opts.RequiredScope)))
+	return r
+}
+
+// unavailable stands in for a missing Authenticator: it fails closed, never open.
+type unavailable struct{}
+
+func (unavailable) Ready() bool { return false }
+
+func (unavailable) Middleware() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Header("Retry-After", "5")
+		writeError(c, http.StatusServiceUnavailable, "temporarily_unavailable", "token validation is not configured on this server")
+	}
+}
