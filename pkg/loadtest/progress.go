@@ -27,8 +27,10 @@ func (p *progress) update(elapsed time.Duration, requests uint64, codes map[int]
 		rate = float64(requests-p.lastReqs) / dt
 	}
 	p.last, p.lastReqs = elapsed, requests
-	line := fmt.Sprintf("load %5.1fs  requests %d  rate %.0f/s  %s",
-		elapsed.Seconds(), requests, rate, statusLine(codes))
+	p.print(fmt.Sprintf("load %5.1fs  requests %d  rate %.0f/s  %s", elapsed.Seconds(), requests, rate, statusLine(codes)))
+}
+
+func (p *progress) print(line string) {
 	if p.tty {
 		fmt.Fprintf(p.w, "\r%s\x1b[K", line)
 	} else {
@@ -36,13 +38,18 @@ func (p *progress) update(elapsed time.Duration, requests uint64, codes map[int]
 	}
 }
 
-// finish prints the final counts, so even a run shorter than the interval shows one line, and ends a rewritten
-// terminal line so whatever comes next starts on its own line.
+// finish prints the final counts with the average rate of the whole run (the time since the last update may be too
+// short for a meaningful current rate), so even a run shorter than the interval shows one line; on a terminal it
+// then ends the line so whatever comes next starts on its own.
 func (p *progress) finish(elapsed time.Duration, requests uint64, codes map[int]uint64) {
 	if p.w == nil {
 		return
 	}
-	p.update(elapsed, requests, codes)
+	avg := 0.0
+	if s := elapsed.Seconds(); s > 0 {
+		avg = float64(requests) / s
+	}
+	p.print(fmt.Sprintf("load %5.1fs  requests %d  average %.0f/s  %s", elapsed.Seconds(), requests, avg, statusLine(codes)))
 	if p.tty {
 		fmt.Fprintln(p.w)
 	}
