@@ -33,8 +33,6 @@ func Run(ctx context.Context, target string, opts ...Option) (*Report, error) {
 		return nil, err
 	}
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	conns := &connTracker{}
 	client := s.httpClient(conns)
 	defer client.CloseIdleConnections()
@@ -60,10 +58,8 @@ func Run(ctx context.Context, target string, opts ...Option) (*Report, error) {
 	defer close(done)
 	go func() {
 		select {
-		case <-runCtx.Done():
-			if ctx.Err() != nil {
-				interrupted.Store(true)
-			}
+		case <-ctx.Done():
+			interrupted.Store(true)
 			attacker.Stop()
 			conns.closeAll() // fail in-flight requests now rather than after their timeout
 		case <-done:
