@@ -86,7 +86,6 @@ func (c *Cache) Put(k CacheKey, t *Token) error {
 		return fmt.Errorf("create token cache %s: %w", c.Dir, err)
 	}
 	if err := os.Chmod(c.Dir, 0o700); err != nil { //nolint:gosec // a directory needs x for its owner; 0700 is owner-only
-
 		return fmt.Errorf("restrict token cache %s: %w", c.Dir, err)
 	}
 	data, err := json.Marshal(t) //nolint:gosec // caching the token is the point; the file is 0600 in a 0700 dir
