@@ -36,16 +36,17 @@ type cacheEntry struct {
 // tokenCache is a sharded LRU keyed by the SHA-256 of the whole token; the token itself is never stored.
 type tokenCache struct {
 	shards []*lru.Cache[[32]byte, *cacheEntry]
-	mask   byte
+	mask   uint8
 	m      *metrics
 }
 
 func newTokenCache(size int, m *metrics) *tokenCache {
-	n := 1
-	for n < maxCacheShards && size/(2*n) >= 64 {
-		n *= 2
+	var mask uint8 // shard count minus one; shards hold at least 64 entries so LRU order stays meaningful
+	for int(mask) < maxCacheShards-1 && size/(2*(int(mask)+1)) >= 64 {
+		mask = mask<<1 | 1
 	}
-	c := &tokenCache{shards: make([]*lru.Cache[[32]byte, *cacheEntry], n), mask: byte(n - 1), m: m}
+	n := int(mask) + 1
+	c := &tokenCache{shards: make([]*lru.Cache[[32]byte, *cacheEntry], n), mask: mask, m: m}
 	per := (size + n - 1) / n
 	for i := range c.shards {
 		c.shards[i], _ = lru.New[[32]byte, *cacheEntry](per) // per > 0, so New cannot fail

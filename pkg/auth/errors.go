@@ -107,7 +107,7 @@ func ReasonOf(err error) Reason {
 
 // classify maps a golang-jwt parse error onto a stable reason. Order matters: structural problems first, then the
 // header rules, the key lookup, the signature, and finally the claims.
-func classify(tok *jwt.Token, err error) Reason {
+func classify(tok *jwt.Token, claims *Claims, err error) Reason {
 	switch {
 	case errors.Is(err, ErrKeysUnavailable):
 		return ReasonKeysUnavailable
@@ -129,7 +129,15 @@ func classify(tok *jwt.Token, err error) Reason {
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
 		return ReasonBadSignature
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return ReasonMissingExp
+		// golang-jwt uses one error for every required claim; the claims say which one is absent.
+		switch {
+		case claims.ExpiresAt == nil:
+			return ReasonMissingExp
+		case claims.Issuer == "":
+			return ReasonBadIssuer
+		default:
+			return ReasonBadAudience
+		}
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return ReasonExpired
 	case errors.Is(err, jwt.ErrTokenNotValidYet):

@@ -247,7 +247,7 @@ func (v *Validator) verify(ctx context.Context, token string) (*Claims, *rsa.Pub
 		return pub, nil
 	})
 	if err != nil {
-		ve := &ValidationError{Reason: classify(tok, err), KID: truncate(kid), Subject: truncate(claims.Subject), Err: err}
+		ve := &ValidationError{Reason: classify(tok, claims, err), KID: truncate(kid), Subject: truncate(claims.Subject), Err: err}
 		if ve.KID == "" && tok != nil {
 			s, _ := tok.Header["kid"].(string)
 			ve.KID = truncate(s)
