@@ -43,7 +43,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	s := r.Summary()
 	out := jsonReport{
 		API: r.API, Profile: r.Profile, DurationMS: r.Duration.Milliseconds(),
-		Summary: jsonSummary{Passed: s.Passed, Failed: s.Failed, Skipped: s.Skipped},
+		Summary: jsonSummary(s),
 		Cases:   make([]jsonResult, 0, len(r.Results)),
 	}
 	for _, res := range r.Results {

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokencheck/tokencheck/pkg/api"
+	"github.com/tokencheck/tokencheck/pkg/auth"
+	"github.com/tokencheck/tokencheck/pkg/conformance"
+	"github.com/tokencheck/tokencheck/pkg/tenant"
+)
+
+// suiteStack starts the stand-in tenant and the project's API in-process and returns the env a user would set.
+func suiteStack(t *testing.T) map[string]string {
+	t.Helper()
+	ten := httptest.NewServer(nil)
+	t.Cleanup(ten.Close)
+	tn, err := tenant.New(tenant.DefaultConfig(), tenant.Options{Issuer: ten.URL + "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ten.Config.Handler = tn.Handler()
+	v, err := auth.New(t.Context(), auth.Config{
+		Issuer: ten.URL + "/", Audiences: []string{"https://quickstarts/api"}, AllowInsecure: true,
+		JWKSURL: ten.URL + "/.well-known/jwks.json", Logger: slog.New(slog.DiscardHandler),
+	}, auth.WithUnknownKIDRefetch(50*time.Millisecond, 1, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = v.Close() })
+	for deadline := time.Now().Add(5 * time.Second); !v.Ready(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the API never loaded the key set")
+		}
+	}
+	apiSrv := httptest.NewServer(api.NewRouter(api.Options{Auth: v}))
+	t.Cleanup(apiSrv.Close)
+	return map[string]string{"ISSUER_URL": ten.URL + "/", "AUTH0_AUDIENCE": "https://quickstarts/api", "API_URL": apiSrv.URL}
+}
+
+func suiteRun(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
+	code = a.run(t.Context(), append([]string{"test"}, args...))
+	return code, out.String(), errb.String()
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return lines[len(lines)-1]
+}
+
+func TestSuiteCLIAllPass(t *testing.T) {
+	env := suiteStack(t)
+	code, out, errOut := suiteRun(t, env)
+	want := fmt.Sprintf("%d passed, 0 failed, 0 skipped", len(conformance.Matrix()))
+	if code != exitOK || lastLine(out) != want {
+		t.Fatalf("exit %d, last line %q (want %q)\n%s\n%s", code, lastLine(out), want, out, errOut)
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Errorf("colour escapes written to a non-terminal")
+	}
+}
+
+func TestSuiteCLIFailureExits1(t *testing.T) {
+	env := suiteStack(t)
+	// Pointing --private at the public route makes an API whose private route is open to everyone.
+	code, out, _ := suiteRun(t, env, "--private", "/api/public", "--run", `^quickstart/(no-header|public)$`)
+	if code != exitFailed || lastLine(out) != "1 passed, 1 failed, 0 skipped" {
+		t.Fatalf("exit %d, last line %q\n%s", code, lastLine(out), out)
+	}
+	if !strings.Contains(out, "why it matters: a private route served without any token is open to everyone") {
+		t.Errorf("no explanation of the failure:\n%s", out)
+	}
+}
+
+func TestSuiteCLICannotRunExits2(t *testing.T) {
+	env := suiteStack(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String() + "/"
+	_ = ln.Close()
+	without := func(k string) map[string]string {
+		out := map[string]string{}
+		for key, v := range env {
+			if key != k {
+				out[key] = v
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		msg  string
+	}{
+		{"no audience", without("AUTH0_AUDIENCE"), nil, "AUTH0_AUDIENCE"},
+		{"no issuer", without("ISSUER_URL"), nil, "ISSUER_URL"},
+		{"tenant unreachable", env, []string{"--issuer", closed}, "tenant"},
+		{"API unreachable", env, []string{"--api", strings.TrimSuffix(closed, "/")}, "cannot reach the API"},
+		{"bad profile", env, []string{"--profile", "strict"}, "--profile"},
+		{"bad format", env, []string{"--format", "xml"}, "--format"},
+		{"bad regex", env, []string{"--run", "("}, "--run"},
+		{"regex selects nothing", env, []string{"--run", "no-such-case"}, "selects no case"},
+		{"unknown flag", env, []string{"--nope"}, "unknown flag"},
+		{"bad --out", env, []string{"--run", "quickstart/public", "--out", filepath.Join(t.TempDir(), "no", "r.xml")}, "--out"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errOut := suiteRun(t, tt.env, tt.args...)
+			if code != exitCannotGo || !strings.Contains(errOut, tt.msg) {
+				t.Errorf("exit %d, stderr %q; want 2 mentioning %q", code, errOut, tt.msg)
+			}
+		})
+	}
+}
+
+func TestSuiteCLIList(t *testing.T) {
+	code, out, _ := suiteRun(t, nil, "--list", "--run", "^forged/alg-")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 6 || !strings.HasPrefix(lines[0], "CASE") || !strings.Contains(out, "forged/alg-nOnE") ||
+		!strings.Contains(out, "no") || strings.Contains(out, "quickstart/") {
+		t.Errorf("--list --run ^forged/alg- printed:\n%s", out)
+	}
+	code, out, _ = suiteRun(t, nil, "--list")
+	if code != exitOK || strings.Count(out, "\n") != len(conformance.Matrix())+1 || !strings.Contains(out, "claims/expired") {
+		t.Errorf("--list printed:\n%s", out)
+	}
+}
+
+func TestSuiteCLIFormatsAndOut(t *testing.T) {
+	env := suiteStack(t)
+	run := []string{"--run", "^quickstart/"}
+
+	code, out, _ := suiteRun(t, env, append(run, "--format", "json")...)
+	var rep struct {
+		Summary struct{ Passed, Failed, Skipped int }
+		Cases   []struct {
+			ID      string
+			Verdict string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitOK {
+		t.Fatalf("exit %d, JSON %v:\n%s", code, err, out)
+	}
+	if rep.Summary.Passed != len(rep.Cases) || rep.Summary.Passed == 0 || rep.Cases[0].ID != "quickstart/public" {
+		t.Errorf("JSON report %+v", rep)
+	}
+
+	code, out, _ = suiteRun(t, env, append(run, "--format", "junit", "--profile", "auth0")...)
+	var suites struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+	}
+	if err := xml.Unmarshal([]byte(out), &suites); err != nil || code != exitOK || suites.Tests != len(rep.Cases) || suites.Failures != 0 {
+		t.Fatalf("exit %d, JUnit %v %+v:\n%s", code, err, suites, out)
+	}
+
+	path := filepath.Join(t.TempDir(), "report.xml")
+	code, out, _ = suiteRun(t, env, append(run, "--format", "junit", "--out", path)...)
+	data, err := os.ReadFile(path)
+	if err != nil || code != exitOK {
+		t.Fatalf("exit %d, %v", code, err)
+	}
+	if err := xml.Unmarshal(data, &suites); err != nil || suites.Tests != len(rep.Cases) {
+		t.Errorf("--out file is not the JUnit report: %v", err)
+	}
+	if lastLine(out) != fmt.Sprintf("%d passed, 0 failed, 0 skipped", len(rep.Cases)) {
+		t.Errorf("with --out the table still goes to stdout; got:\n%s", out)
+	}
+}
+
+// TestSuiteCLIRealTenantSkips runs against an issuer without mint_endpoint: a real tenant. Its token endpoint is
+// the stand-in's, so client credentials work, and every case needing the issuer's key is reported skipped.
+func TestSuiteCLIRealTenantSkips(t *testing.T) {
+	env := suiteStack(t)
+	standIn := env["ISSUER_URL"]
+	real := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/.well-known/") {
+			http.NotFound(w, r)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, standIn+".well-known/openid-configuration", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		var doc map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		delete(doc, "mint_endpoint")
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(doc)
+	}))
+	t.Cleanup(real.Close)
+
+	args := []string{"--issuer", real.URL + "/", "--format", "json"}
+	code, _, errOut := suiteRun(t, env, args...)
+	if code != exitCannotGo || !strings.Contains(errOut, "AUTH0_CLIENT_ID") {
+		t.Fatalf("without client credentials: exit %d, %q", code, errOut)
+	}
+	args = append(args, "--client-id", "quickstart-read", "--client-secret", "read-secret",
+		"--noscope-client-id", "quickstart-noscope", "--noscope-client-secret", "noscope-secret")
+	code, out, errOut := suiteRun(t, env, args...)
+	var rep struct {
+		Summary struct{ Passed, Failed, Skipped int }
+		Cases   []struct {
+			ID, Verdict, Detail string
+			NeedsKey            bool `json:"needs_key"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitOK {
+		t.Fatalf("exit %d, %v\n%s\n%s", code, err, out, errOut)
+	}
+	needsKey := 0
+	for _, c := range rep.Cases {
+		if c.NeedsKey {
+			needsKey++
+			if c.Verdict != "skip" || c.Detail != "needs the stand-in tenant" {
+				t.Errorf("%s: %s %q", c.ID, c.Verdict, c.Detail)
+			}
+		}
+	}
+	if needsKey == 0 || rep.Summary.Skipped != needsKey || rep.Summary.Failed != 0 ||
+		rep.Summary.Passed != len(conformance.Matrix())-needsKey {
+		t.Errorf("summary %+v with %d key cases", rep.Summary, needsKey)
+	}
+}
