@@ -301,3 +301,27 @@ func TestLoadNotesUnsentTokens(t *testing.T) {
 		t.Errorf("stderr %q lacks the unsent-tokens note", stderr)
 	}
 }
+
+func TestCountProgress(t *testing.T) {
+	tests := []struct {
+		name string
+		tty  bool
+		want string
+	}{
+		// every=1h: only the first call and the last print; the calls between are throttled.
+		{"log", false, "minting tokens 1/3\nminting tokens 3/3\n"},
+		{"terminal", true, "\rminting tokens 1/3\x1b[K\rminting tokens 3/3\x1b[K\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			p := newCountProgress(&buf, tt.tty, "minting tokens", time.Hour)
+			for done := 1; done <= 3; done++ {
+				p(done, 3)
+			}
+			if buf.String() != tt.want {
+				t.Errorf("progress %q, want %q", buf.String(), tt.want)
+			}
+		})
+	}
+}
