@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokencheck/tokencheck/pkg/httpcall"
 	"github.com/tokencheck/tokencheck/pkg/tokens"
 )
 
@@ -22,8 +23,8 @@ func TestCallRoutesByGrant(t *testing.T) {
 	}{
 		{"quickstart-noscope", "noscope-secret", "/api/public", "200 OK", ""},
 		{"quickstart-noscope", "noscope-secret", "/api/private", "200 OK", ""},
-		{"quickstart-noscope", "noscope-secret", "/api/private-scoped", "403 Forbidden", `error="insufficient_scope", scope="read:messages"`},
-		{"quickstart-write", "write-secret", "/api/private-scoped", "403 Forbidden", `error="insufficient_scope"`},
+		{"quickstart-noscope", "noscope-secret", "/api/private-scoped", "403 Forbidden", "insufficient_scope"},
+		{"quickstart-write", "write-secret", "/api/private-scoped", "403 Forbidden", "insufficient_scope"},
 		{"quickstart-read", "read-secret", "/api/private", "200 OK", ""},
 		{"quickstart-read", "read-secret", "/api/private-scoped", "200 OK", ""},
 		{"quickstart-readwrite", "readwrite-secret", "/api/private-scoped", "200 OK", ""},
@@ -37,9 +38,17 @@ func TestCallRoutesByGrant(t *testing.T) {
 			if first, _, _ := strings.Cut(stdout, "\n"); first != "GET "+tc.route+" → "+tc.want {
 				t.Errorf("first line %q, want %q", first, "GET "+tc.route+" → "+tc.want)
 			}
-			hasChallenge := strings.Contains(stdout, "WWW-Authenticate: Bearer")
-			if hasChallenge != (tc.challenge != "") || !strings.Contains(stdout, tc.challenge) {
-				t.Errorf("stdout %q, want challenge %q", stdout, tc.challenge)
+			_, line, hasChallenge := strings.Cut(stdout, "\nWWW-Authenticate: ")
+			if hasChallenge != (tc.challenge != "") {
+				t.Fatalf("stdout %q, want challenge %v", stdout, tc.challenge != "")
+			}
+			if hasChallenge {
+				line, _, _ = strings.Cut(line, "\n")
+				cs, err := httpcall.ParseChallenges(line)
+				if err != nil || len(cs) != 1 || !cs[0].Is("Bearer") || cs[0].Params["error"] != tc.challenge ||
+					cs[0].Params["scope"] != "read:messages" {
+					t.Errorf("challenge %q parsed as %+v (%v); want error=%s scope=read:messages", line, cs, err, tc.challenge)
+				}
 			}
 			if tc.want == "200 OK" && !strings.Contains(stdout, "{\n  \"message\": \"Hello from a") {
 				t.Errorf("body not pretty-printed JSON: %q", stdout)

@@ -2,18 +2,15 @@ package main
 
 import (
 	"bytes"
-	"io"
-	"net/http"
+	"log/slog"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/MicahParks/keyfunc/v3"
-	"github.com/golang-jwt/jwt/v5"
-
+	"github.com/tokencheck/tokencheck/pkg/api"
+	"github.com/tokencheck/tokencheck/pkg/auth"
 	"github.com/tokencheck/tokencheck/pkg/tenant"
 )
 
@@ -33,65 +30,28 @@ func tokTenant(t *testing.T) *httptest.Server {
 	return srv
 }
 
-// tokAPI is a loopback API with the contract's three routes, verifying RS256 tokens against the tenant's JWKS
-// (iss, aud, exp) and answering 401/403 with RFC 6750 challenges.
+// tokAPI is the real API (pkg/api router with the pkg/auth validator) trusting issuer, on a loopback server.
 func tokAPI(t *testing.T, issuer string) *httptest.Server {
 	t.Helper()
-	resp, err := http.Get(issuer + ".well-known/jwks.json") //nolint:noctx // test setup
-	if err != nil {
-		t.Fatalf("fetch JWKS: %v", err)
-	}
-	raw, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatalf("read JWKS: %v", err)
-	}
-	kf, err := keyfunc.NewJWKSetJSON(raw)
-	if err != nil {
-		t.Fatalf("JWKS: %v", err)
-	}
-	check := func(w http.ResponseWriter, r *http.Request, scope string) bool {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || tok == "" {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="api"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = w.Write([]byte(`{"error":"invalid_request","message":"no token"}`))
-			return false
-		}
-		claims := jwt.MapClaims{}
-		_, err := jwt.ParseWithClaims(tok, claims, kf.Keyfunc, jwt.WithValidMethods([]string{"RS256"}),
-			jwt.WithIssuer(issuer), jwt.WithAudience(tokAudience), jwt.WithExpirationRequired())
-		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="api", error="invalid_token", error_description="bad token"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			_, _ = w.Write([]byte(`{"error":"invalid_token"}`))
-			return false
-		}
-		s, _ := claims["scope"].(string)
-		if scope != "" && !slices.Contains(strings.Fields(s), scope) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="api", error="insufficient_scope", scope="`+scope+`"`)
-			w.WriteHeader(http.StatusForbidden)
-			_, _ = w.Write([]byte(`{"error":"insufficient_scope"}`))
-			return false
-		}
-		return true
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/public", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"message":"Hello from a public endpoint! You don't need to be authenticated to see this."}`))
+	v, err := auth.New(t.Context(), auth.Config{
+		Issuer:        issuer,
+		Audiences:     []string{tokAudience},
+		AllowInsecure: true,
+		CacheSize:     64,
+		Logger:        slog.New(slog.DiscardHandler),
 	})
-	mux.HandleFunc("GET /api/private", func(w http.ResponseWriter, r *http.Request) {
-		if check(w, r, "") {
-			_, _ = w.Write([]byte(`{"message":"Hello from a private endpoint! You need to be authenticated to see this."}`))
+	if err != nil {
+		t.Fatalf("auth.New: %v", err)
+	}
+	t.Cleanup(func() { _ = v.Close() })
+	deadline := time.Now().Add(10 * time.Second)
+	for !v.Ready() {
+		if time.Now().After(deadline) {
+			t.Fatal("the validator never loaded the tenant's key set")
 		}
-	})
-	mux.HandleFunc("GET /api/private-scoped", func(w http.ResponseWriter, r *http.Request) {
-		if check(w, r, "read:messages") {
-			_, _ = w.Write([]byte(`{"message":"Hello from a private endpoint! You need to be authenticated and have a scope of read:messages to see this."}`))
-		}
-	})
-	srv := httptest.NewServer(mux)
+		time.Sleep(10 * time.Millisecond)
+	}
+	srv := httptest.NewServer(api.NewRouter(api.Options{Auth: v, Logger: slog.New(slog.DiscardHandler)}))
 	t.Cleanup(srv.Close)
 	return srv
 }
