@@ -22,7 +22,7 @@ type discovery struct {
 func (t *Tenant) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 	base := t.baseURL(r)
 	var scopes []string
-	for _, a := range t.apiList() {
+	for _, a := range t.apiOrder {
 		scopes = append(scopes, a.Scopes...)
 	}
 	w.Header().Set("Cache-Control", "public, max-age=15")

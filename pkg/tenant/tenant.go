@@ -110,8 +110,6 @@ func NormalizeIssuer(issuer string) (string, error) {
 	return issuer, nil
 }
 
-func (t *Tenant) apiList() []API { return t.apiOrder }
-
 // Issuer is the iss of every token and discovery's issuer.
 func (t *Tenant) Issuer() string { return t.issuer }
 
