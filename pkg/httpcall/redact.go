@@ -60,9 +60,7 @@ func RedactBody(contentType string, body []byte) string {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	switch {
 	case mt == "application/x-www-form-urlencoded":
-		if vals, err := url.ParseQuery(string(body)); err == nil {
-			return redactForm(vals)
-		}
+		return redactForm(string(body))
 	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
 		var v any
 		dec := json.NewDecoder(bytes.NewReader(body))
@@ -89,19 +87,27 @@ func redactText(s string) string {
 	return jwtLike.ReplaceAllStringFunc(s, RedactToken)
 }
 
-func redactForm(vals url.Values) string {
-	var b strings.Builder
-	for k, vs := range vals {
-		for _, v := range vs {
-			if b.Len() > 0 {
-				b.WriteByte('&')
-			}
-			b.WriteString(url.QueryEscape(k))
-			b.WriteByte('=')
-			b.WriteString(redactField(k, v))
+// redactForm redacts a form body pair by pair, keeping the order and encoding as sent.
+func redactForm(body string) string {
+	pairs := strings.Split(body, "&")
+	for i, pair := range pairs {
+		k, v, ok := strings.Cut(pair, "=")
+		if !ok {
+			continue
+		}
+		name, err := url.QueryUnescape(k)
+		if err != nil {
+			name = k
+		}
+		value, err := url.QueryUnescape(v)
+		if err != nil {
+			value = v
+		}
+		if red := redactField(name, value); red != value {
+			pairs[i] = k + "=" + red
 		}
 	}
-	return b.String()
+	return strings.Join(pairs, "&")
 }
 
 func redactField(name, value string) string {

@@ -39,7 +39,7 @@ func TestRedactBody(t *testing.T) {
 	}{
 		{"form", "application/x-www-form-urlencoded",
 			"grant_type=client_credentials&client_id=quickstart-read&client_secret=read-secret&audience=https%3A%2F%2Fquickstarts%2Fapi",
-			[]string{"client_secret=…(redacted)", "client_id=quickstart-read", "grant_type=client_credentials"}},
+			[]string{"grant_type=client_credentials&client_id=quickstart-read&client_secret=…(redacted)&audience=https%3A%2F%2Fquickstarts%2Fapi"}},
 		{"json token response", "application/json; charset=utf-8",
 			`{"access_token":"` + jwt + `","token_type":"Bearer","expires_in":86400,"nested":[{"password":"hunter2"}]}`,
 			[]string{`"access_token":"eyJh…(redacted)"`, `"token_type":"Bearer"`, `"expires_in":86400`, `"password":"…(redacted)"`}},

@@ -18,6 +18,23 @@ const maxDocument = 1 << 20
 // answered with an error.
 var ErrUnreachable = errors.New("tenant unreachable")
 
+// unreachableError is a transport failure (the request never got an HTTP answer); it matches ErrUnreachable and
+// shows only the root cause, not the URL again.
+type unreachableError struct{ err error }
+
+func (e *unreachableError) Error() string        { return e.err.Error() }
+func (e *unreachableError) Unwrap() error        { return e.err }
+func (e *unreachableError) Is(target error) bool { return target == ErrUnreachable }
+
+// unreachable wraps a transport error from http.Client.Do as an unreachableError.
+func unreachable(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return &unreachableError{err: err}
+}
+
 // Discovery is the part of an OIDC / RFC 8414 metadata document the client uses.
 type Discovery struct {
 	Issuer                      string `json:"issuer"`
@@ -76,7 +93,7 @@ func fetchDiscovery(ctx context.Context, hc *http.Client, u string) (*Discovery,
 	req.Header.Set("Accept", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %w", ErrUnreachable, err)
+		return nil, 0, unreachable(err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocument))

@@ -117,8 +117,8 @@ func tokenErr(endpoint string, err error) error {
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return fmt.Errorf("cannot reach the token endpoint %s: %w (%w); is the tenant running? check --issuer / ISSUER_URL",
-			endpoint, ue.Err, ErrUnreachable)
+		return fmt.Errorf("cannot reach the token endpoint %s: %w; is the tenant running? check --issuer / ISSUER_URL",
+			endpoint, unreachable(ue))
 	}
 	return fmt.Errorf("token request to %s: %w", endpoint, err)
 }
