@@ -105,3 +105,24 @@ func TestVerbose(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRedactBody checks redaction never panics and never lets a client_secret through in a form body, whatever
+// surrounds it.
+func FuzzRedactBody(f *testing.F) {
+	f.Add("client_id=a&audience=b", "s3cr3t-value")
+	f.Add("", "x%zz-secret")
+	f.Add("a=%&b==", "long-secret-string")
+	f.Fuzz(func(t *testing.T, prefix, secret string) {
+		if len(secret) < 6 || strings.ContainsAny(secret, "&=%+") || strings.Contains(prefix, secret) ||
+			strings.Contains("client_secret="+redactedMark, secret) {
+			t.Skip()
+		}
+		body := prefix + "&client_secret=" + url.QueryEscape(secret)
+		for _, ct := range []string{"application/x-www-form-urlencoded", "text/plain", "application/json"} {
+			got := RedactBody(ct, []byte(body))
+			if strings.Contains(got, url.QueryEscape(secret)) || strings.Contains(got, secret) {
+				t.Fatalf("RedactBody(%s, %q) leaked the secret: %q", ct, body, got)
+			}
+		}
+	})
+}
