@@ -1,0 +1,42 @@
+# tokencheck: static server and client binaries in a small non-root image.
+#
+#   docker build -t tokencheck .                       # needs the public base images below
+#   docker build --build-arg GO_IMAGE=... --build-arg RUNTIME_IMAGE=... .   # other (e.g. local) base images
+#
+# Modules: with a vendor/ directory in the build context (`go mod vendor`, as CI does when the build has no
+# network) the build uses it; otherwise it downloads them through GOPROXY.
+# Works with both BuildKit and the classic builder (docker-compose 1.29), so it uses no RUN --mount.
+ARG GO_IMAGE=golang:1.26-bookworm
+ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
+
+FROM ${GO_IMAGE} AS build
+WORKDIR /src
+ENV CGO_ENABLED=0 GOFLAGS=-buildvcs=false
+COPY . .
+# One go build for all binaries so they share compiled packages; the build cache is dropped in the same step to
+# keep the layer small. test/brokenapi is the deliberately broken test-only API; only its own stage copies it.
+RUN set -e; \
+    if [ -f vendor/modules.txt ]; then export GOFLAGS="$GOFLAGS -mod=vendor"; else go mod download; fi; \
+    mkdir -p /out/data; \
+    go build -trimpath -ldflags='-s -w' -o /out/ ./server ./client ./test/brokenapi; \
+    rm -rf "$(go env GOCACHE)"
+
+# Test-only image for docker-compose.broken.yml (build target "brokenapi"). Never the default target.
+FROM ${RUNTIME_IMAGE} AS brokenapi
+COPY --from=build /out/brokenapi /brokenapi
+COPY --from=build /out/client /client
+USER 65532:65532
+EXPOSE 3010
+CMD ["/brokenapi"]
+
+# The default target: /server (the API) and /client (token, call, test, load, tenant).
+FROM ${RUNTIME_IMAGE} AS runtime
+COPY --from=build /out/server /server
+COPY --from=build /out/client /client
+# /data is where the stand-in tenant keeps its keys (--key-file /data/keys.json); a named volume mounted there
+# inherits this non-root owner, so the tenant can write it.
+COPY --from=build --chown=65532:65532 /out/data /data
+USER 65532:65532
+WORKDIR /home/nonroot
+EXPOSE 3010 4000
+CMD ["/server"]
