@@ -4,11 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
-	"net/url"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tokencheck/tokencheck/internal/testissuer"
 )
 
@@ -137,5 +142,111 @@ func TestMiddlewareKeysNeverLoaded(t *testing.T) {
 	if v.Ready() {
 		t.Error("Ready() = true while the tenant is down")
 	}
-	_ = url.Values{}
+}
+
+func TestLogAttrsAndMetrics(t *testing.T) {
+	iss := testissuer.New(t)
+	var logs strings.Builder
+	var mu sync.Mutex
+	reg := prometheus.NewRegistry()
+	v := newValidator(t, iss, func(c *Config) {
+		c.Registerer = reg
+		c.Logger = slog.New(slog.NewJSONHandler(lockedWriter{&mu, &logs}, nil))
+	})
+	waitReady(t, v)
+	r := gin.New()
+	r.Use(func(c *gin.Context) {
+		c.Next()
+		attrs := LogAttrs(c)
+		args := make([]any, 0, len(attrs))
+		for _, a := range attrs {
+			args = append(args, a)
+		}
+		v.log.Info("request", append(args, "status", c.Writer.Status())...)
+	})
+	r.GET("/p", v.Middleware(), RequireScope("read:messages"), func(c *gin.Context) { c.Status(http.StatusNoContent) })
+	r.OPTIONS("/p", v.Middleware(), RequireScope("read:messages"), func(c *gin.Context) { c.Status(http.StatusNoContent) })
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+
+	good := iss.Token(t, nil)
+	expired := iss.Token(t, func(c map[string]any) { c["exp"] = time.Now().Add(-time.Hour).Unix() })
+	noScope := iss.Token(t, func(c map[string]any) { c["scope"] = "write:messages" })
+	tests := []struct {
+		name   string
+		method string
+		auth   string
+		status int
+		want   []string
+	}{
+		{"ok", "GET", "Bearer " + good, 204, []string{`"sub":"test-client@clients"`, `"kid":"key-1"`}},
+		{"expired", "GET", "Bearer " + expired, 401, []string{`"reason":"expired"`, `"kid":"key-1"`, `"sub":"test-client@clients"`}},
+		{"no token", "GET", "", 401, []string{`"reason":"no_token"`}},
+		{"scope", "GET", "Bearer " + noScope, 403, []string{`"reason":"insufficient_scope"`}},
+		{"options passes", "OPTIONS", "", 204, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mu.Lock()
+			logs.Reset()
+			mu.Unlock()
+			h := http.Header{}
+			if tt.auth != "" {
+				h.Set("Authorization", tt.auth)
+			}
+			if a := call(t, tt.method, srv.URL+"/p", h, ""); a.status != tt.status {
+				t.Fatalf("status %d, want %d", a.status, tt.status)
+			}
+			mu.Lock()
+			out := logs.String()
+			mu.Unlock()
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("log %s lacks %s", out, w)
+				}
+			}
+			for _, tok := range []string{good, expired, noScope} {
+				if strings.Contains(out, tok) || strings.Contains(out, strings.Split(tok, ".")[2]) {
+					t.Fatal("a token reached the log")
+				}
+			}
+		})
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if m.GetCounter().GetValue() > 0 {
+					seen[f.GetName()+"/"+l.GetValue()] = true
+				}
+			}
+		}
+	}
+	for _, want := range []string{"tokencheck_auth_failures_total/expired", "tokencheck_auth_failures_total/no_token",
+		"tokencheck_auth_failures_total/insufficient_scope", "tokencheck_jwks_refreshes_total/ok"} {
+		if !seen[want] {
+			t.Errorf("metric %s not counted (have %v)", want, seen)
+		}
+	}
+	// A second validator on the same registry shares the collectors instead of failing.
+	v2, err := New(context.Background(), Config{Issuer: iss.URL, Audiences: []string{"a"}, AllowInsecure: true, Registerer: reg, Logger: quietLogger()})
+	if err != nil {
+		t.Fatalf("second validator on one registry: %v", err)
+	}
+	_ = v2.Close()
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	b  *strings.Builder
+}
+
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
 }

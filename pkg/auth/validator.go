@@ -68,6 +68,7 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Validator, error) {
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(cfg.ClockSkew),
 		jwt.WithTimeFunc(o.now),
+		jwt.WithStrictDecoding(), // one token, one encoding: no malleable base64 variants
 	)
 	if cfg.CacheSize > 0 {
 		v.cache = newTokenCache(cfg.CacheSize, m)
