@@ -76,7 +76,17 @@ func Device(ctx context.Context, hc *http.Client, d *Discovery, r DeviceRequest)
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			return nil, fmt.Errorf("the device code expired before it was approved; run the command again")
 		}
-		return nil, tokenErr(d.TokenEndpoint, err)
+		err = tokenErr(d.TokenEndpoint, err)
+		var te *TokenError
+		if errors.As(err, &te) {
+			switch te.Code {
+			case "access_denied":
+				te.Hint = "the request was denied on the approval page"
+			case "expired_token":
+				te.Hint = "the code expired before it was approved; run the command again"
+			}
+		}
+		return nil, err
 	}
 	return fromOAuth2(tok), nil
 }

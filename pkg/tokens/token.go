@@ -43,6 +43,8 @@ type TokenError struct {
 	Code        string
 	Description string
 	Endpoint    string
+	// Hint says which settings to check, when the error points at them.
+	Hint string
 }
 
 func (e *TokenError) Error() string {
@@ -54,8 +56,8 @@ func (e *TokenError) Error() string {
 	if e.Description != "" {
 		msg += ": " + e.Description
 	}
-	if e.Code == "invalid_client" || e.Code == "unauthorized_client" || e.Code == "access_denied" {
-		msg += "; check --client-id / AUTH0_CLIENT_ID, --client-secret / AUTH0_CLIENT_SECRET and --audience / AUTH0_AUDIENCE"
+	if e.Hint != "" {
+		msg += "; " + e.Hint
 	}
 	return msg
 }
@@ -84,7 +86,17 @@ func ClientCredentials(ctx context.Context, hc *http.Client, d *Discovery, r Req
 	}
 	tok, err := cfg.Token(withClient(ctx, hc))
 	if err != nil {
-		return nil, tokenErr(d.TokenEndpoint, err)
+		err = tokenErr(d.TokenEndpoint, err)
+		var te *TokenError
+		if errors.As(err, &te) {
+			switch te.Code {
+			case "invalid_client", "unauthorized_client", "access_denied":
+				te.Hint = "check --client-id / AUTH0_CLIENT_ID, --client-secret / AUTH0_CLIENT_SECRET and --audience / AUTH0_AUDIENCE"
+			case "invalid_scope":
+				te.Hint = "check --scope against the scopes granted to the client"
+			}
+		}
+		return nil, err
 	}
 	return fromOAuth2(tok), nil
 }
