@@ -212,3 +212,30 @@ func TestTokenDeviceFlow(t *testing.T) {
 		t.Fatalf("device token claims %v (%v)", claims, err)
 	}
 }
+
+func TestTokenDeviceFlowInterrupted(t *testing.T) {
+	srv := tokTenant(t)
+	env := map[string]string{"ISSUER_URL": srv.URL + "/", "AUTH0_AUDIENCE": tokAudience, "AUTH0_CLIENT_ID": "cli", "XDG_CACHE_HOME": t.TempDir()}
+	var out, errb tokSyncBuffer
+	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() { done <- a.run(ctx, []string{"token", "--device"}) }()
+	for !strings.Contains(errb.String(), "enter the code: ") {
+		select {
+		case code := <-done:
+			t.Fatalf("ended (exit %d) before the prompt: %s", code, errb.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel() // Ctrl-C while waiting for approval
+	select {
+	case code := <-done:
+		if code != 2 || out.String() != "" || !strings.Contains(errb.String(), "client: interrupted before a token was issued") {
+			t.Fatalf("exit %d stdout %q stderr %q", code, out.String(), errb.String())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the device flow ignored the interrupt")
+	}
+}
