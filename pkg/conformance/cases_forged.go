@@ -2,8 +2,6 @@ package conformance
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -88,9 +86,9 @@ func forgedCases() []Case {
 	}
 	add("foreign-key-real-kid", "a token signed by any RSA key under the issuer's kid must not verify",
 		func(_ context.Context, env *Env, h, c map[string]any) (string, error) {
-			key, err := rsa.GenerateKey(rand.Reader, 2048)
+			key, err := attackerKey()
 			if err != nil {
-				return "", fmt.Errorf("generate a key: %w", err)
+				return "", err
 			}
 			return sign(jwt.SigningMethodRS256, with(h, map[string]any{"alg": "RS256", "kid": env.kid}), c, key)
 		})

@@ -25,20 +25,27 @@ func sampleReport() *Report {
 func TestWriteTable(t *testing.T) {
 	for _, color := range []bool{false, true} {
 		var out bytes.Buffer
-		if err := sampleReport().WriteTable(&out, color); err != nil {
+		rep := sampleReport()
+		noChallenge := &Case{Name: "bad-sig", Category: Quickstart, Why: "w4", Expect: Expect{Status: 401, Error: "invalid_token"}}
+		rep.Results = append(rep.Results, Result{Case: noChallenge, Got: 401, Verdict: Fail, Detail: "no WWW-Authenticate challenge on a 401"})
+		if err := rep.WriteTable(&out, color); err != nil {
 			t.Fatal(err)
 		}
 		lines := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
-		if last := lines[len(lines)-1]; last != "1 passed, 1 failed, 1 skipped" {
+		if last := lines[len(lines)-1]; last != "1 passed, 2 failed, 1 skipped" {
 			t.Errorf("color=%v: last line %q", color, last)
 		}
 		if hasANSI := strings.Contains(out.String(), "\x1b["); hasANSI != color {
 			t.Errorf("color=%v: ANSI escapes present=%v", color, hasANSI)
 		}
-		for _, want := range []string{"forged/alg-none", "why it matters: anyone can forge", "expected 401 invalid_token, got 200", needsStandIn} {
+		for _, want := range []string{"forged/alg-none", "why it matters: anyone can forge", needsStandIn,
+			"no WWW-Authenticate challenge on a 401", "why it matters: w4"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("color=%v: table lacks %q:\n%s", color, want, out.String())
 			}
+		}
+		if strings.Contains(out.String(), "expected 401 invalid_token, got 200") {
+			t.Errorf("color=%v: a plain status mismatch repeated below its row:\n%s", color, out.String())
 		}
 	}
 }

@@ -143,8 +143,8 @@ func (r *Runner) Run(ctx context.Context, env *Env) []Result {
 	return results
 }
 
-func (r *Runner) runOne(ctx context.Context, env *Env, c *Case) Result {
-	res := Result{Case: c}
+func (r *Runner) runOne(ctx context.Context, env *Env, c *Case) (res Result) {
+	res.Case = c
 	start := time.Now()
 	defer func() { res.Duration = time.Since(start) }()
 	if err := ctx.Err(); err != nil {

@@ -43,9 +43,9 @@ func StartTrap(ctx context.Context, addr, publicURL string) (*Trap, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := attackerKey()
 	if err != nil {
-		return nil, fmt.Errorf("generate the trap key: %w", err)
+		return nil, err
 	}
 	cert, err := selfSigned(key)
 	if err != nil {
@@ -77,6 +77,16 @@ func StartTrap(ctx context.Context, addr, publicURL string) (*Trap, error) {
 	}()
 	return t, nil
 }
+
+// attackerKey is the one RSA key the tester signs forged tokens with; generating a 2048-bit key is slow, and one
+// per process is as good as many for proving an API trusts no key but the issuer's.
+var attackerKey = sync.OnceValues(func() (*rsa.PrivateKey, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("generate the attacker key: %w", err)
+	}
+	return key, nil
+})
 
 // advertised is a listener's address with an unspecified host (0.0.0.0, ::) replaced by loopback.
 func advertised(a net.Addr) string {
