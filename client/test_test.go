@@ -224,6 +224,10 @@ func TestSuiteCLIRealTenantSkips(t *testing.T) {
 	if code != exitCannotGo || !strings.Contains(errOut, "AUTH0_CLIENT_ID") {
 		t.Fatalf("without client credentials: exit %d, %q", code, errOut)
 	}
+	code, _, errOut = suiteRun(t, env, append(args, "--client-id", "quickstart-write", "--client-secret", "write-secret")...)
+	if code != exitCannotGo || !strings.Contains(errOut, `does not grant "read:messages"`) {
+		t.Fatalf("with a client lacking the scope: exit %d, %q", code, errOut)
+	}
 	args = append(args, "--client-id", "quickstart-read", "--client-secret", "read-secret",
 		"--noscope-client-id", "quickstart-noscope", "--noscope-client-secret", "noscope-secret")
 	code, out, errOut := suiteRun(t, env, args...)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -162,6 +163,10 @@ func (e *Env) getTokens(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("get a token with client credentials (--client-id): %w", err)
 	}
 	e.ScopedToken = tok.AccessToken
+	if !tokenHasScope(e.ScopedToken, e.Scope) {
+		return fmt.Errorf("the token for client %q does not grant %q on %s: grant that permission to the client, "+
+			"or pick another with --client-id / AUTH0_CLIENT_ID", cfg.ClientID, e.Scope, e.Audience)
+	}
 	if cfg.NoScopeClientID != "" {
 		tok, err := tokens.ClientCredentials(ctx, e.HTTP, e.Discovery, tokens.Request{
 			ClientID: cfg.NoScopeClientID, ClientSecret: cfg.NoScopeClientSecret, Audience: e.Audience,
@@ -170,8 +175,25 @@ func (e *Env) getTokens(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("get a token for the client without the scope (--noscope-client-id): %w", err)
 		}
 		e.NoScopeToken = tok.AccessToken
+		if tokenHasScope(e.NoScopeToken, e.Scope) {
+			return fmt.Errorf("the token for client %q grants %q, so it cannot test the 403 cases: pick a client "+
+				"without it for --noscope-client-id", cfg.NoScopeClientID, e.Scope)
+		}
 	}
 	return nil
+}
+
+// tokenHasScope reads (without verifying) whether a token's scope claim or permissions array holds scope.
+func tokenHasScope(tok, scope string) bool {
+	_, claims, err := decodeToken(tok)
+	if err != nil {
+		return false
+	}
+	if s, ok := claims["scope"].(string); ok && slices.Contains(strings.Fields(s), scope) {
+		return true
+	}
+	perms, _ := claims["permissions"].([]any)
+	return slices.Contains(perms, any(scope))
 }
 
 // mint signs claims (the audience added unless given) with the tenant's key.
