@@ -83,3 +83,23 @@ func FuzzDecodeToken(f *testing.F) {
 		_, _, _ = parts(tok)
 	})
 }
+
+// FuzzParseJWKS: key sets come from tenants we do not control; parsing must never panic, and a parsed RSA key
+// is usable.
+func FuzzParseJWKS(f *testing.F) {
+	f.Add([]byte(`{"keys":[{"kty":"RSA","kid":"a","n":"sXch","e":"AQAB"}]}`))
+	f.Add([]byte(`{"keys":[{"kty":"RSA","n":"","e":"AQABAQAB"},{"kty":"EC"},null,1]}`))
+	f.Add([]byte(`{"keys":null}`))
+	f.Add([]byte(`{"keys":[{"kty":"RSA","n":"AA","e":"AA"}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		keys, err := parseJWKS(body)
+		if err != nil {
+			return
+		}
+		for _, k := range keys {
+			if k.rsa != nil && (k.rsa.N.Sign() <= 0 || k.rsa.E <= 0) {
+				t.Fatalf("unusable RSA key parsed: %+v", k.rsa)
+			}
+		}
+	})
+}

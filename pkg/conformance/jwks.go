@@ -30,11 +30,20 @@ func fetchJWKS(ctx context.Context, hc *http.Client, url string) ([]jwk, error) 
 	if resp.Status != http.StatusOK {
 		return nil, fmt.Errorf("GET %s: status %d", url, resp.Status)
 	}
+	keys, err := parseJWKS(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	return keys, nil
+}
+
+// parseJWKS reads a key set document from an untrusted server; it never panics.
+func parseJWKS(body []byte) ([]jwk, error) {
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
-	if err := json.Unmarshal(resp.Body, &set); err != nil {
-		return nil, fmt.Errorf("GET %s: not a JWKS: %w", url, err)
+	if err := json.Unmarshal(body, &set); err != nil {
+		return nil, fmt.Errorf("not a JWKS: %w", err)
 	}
 	out := make([]jwk, 0, len(set.Keys))
 	for _, raw := range set.Keys {
@@ -59,7 +68,11 @@ func rsaFromJWK(n, e string) *rsa.PublicKey {
 	if err1 != nil || err2 != nil || len(nb) == 0 || len(eb) == 0 || len(eb) > 4 {
 		return nil
 	}
-	return &rsa.PublicKey{N: new(big.Int).SetBytes(nb), E: int(new(big.Int).SetBytes(eb).Int64())}
+	key := &rsa.PublicKey{N: new(big.Int).SetBytes(nb), E: int(new(big.Int).SetBytes(eb).Int64())}
+	if key.N.Sign() <= 0 || key.E < 3 {
+		return nil
+	}
+	return key
 }
 
 // publicJWK is the JWK form of an RSA public key with kid.
