@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/joho/godotenv"
@@ -37,17 +38,17 @@ type setting struct {
 }
 
 var settings = []setting{
-	{env: EnvPort, usage: "listen port (default 3010)"},
-	{env: EnvAuth0Domain, aliases: []string{"domain"}, usage: "Auth0 tenant domain; the issuer becomes https://<domain>/"},
-	{env: EnvIssuerURL, aliases: []string{"issuer"}, usage: "exact issuer (iss) of any OIDC issuer; wins over AUTH0_DOMAIN"},
-	{env: EnvAuth0Audience, aliases: []string{"audience"}, usage: "API identifier(s), comma-separated (required)"},
-	{env: EnvJWKSURL, usage: "key set URL (default: discovery's jwks_uri, else <issuer>.well-known/jwks.json)"},
+	{env: EnvPort, usage: "listen `port` (default 3010)"},
+	{env: EnvAuth0Domain, aliases: []string{"domain"}, usage: "Auth0 tenant `domain`; the issuer becomes https://<domain>/"},
+	{env: EnvIssuerURL, aliases: []string{"issuer"}, usage: "exact issuer `URL` (iss) of any OIDC issuer; wins over AUTH0_DOMAIN"},
+	{env: EnvAuth0Audience, aliases: []string{"audience"}, usage: "API `identifiers`, comma-separated (required)"},
+	{env: EnvJWKSURL, usage: "key set `URL` (default: discovery's jwks_uri, else <issuer>.well-known/jwks.json)"},
 	{env: EnvAllowInsecureIssuer, isBool: true, usage: "permit an http:// issuer or JWKS URL (stand-in tenant only)"},
-	{env: EnvCORSAllowedOrigins, usage: "comma-separated browser origins allowed by CORS (default http://localhost:3000)"},
-	{env: EnvClockSkew, usage: "leeway on exp/nbf/iat (default 30s)"},
-	{env: EnvRequiredScope, usage: "scope the scoped routes require (default read:messages)"},
-	{env: EnvJWKSRefreshInterval, usage: "periodic key set refresh (default 10m)"},
-	{env: EnvTokenCacheSize, usage: "verified-token cache entries; 0 disables"},
+	{env: EnvCORSAllowedOrigins, usage: "comma-separated browser `origins` allowed by CORS (default http://localhost:3000)"},
+	{env: EnvClockSkew, usage: "leeway on exp/nbf/iat, a `duration` (default 30s)"},
+	{env: EnvRequiredScope, usage: "`scope` the scoped routes require (default read:messages)"},
+	{env: EnvJWKSRefreshInterval, usage: "periodic key set refresh, a `duration` (default 10m)"},
+	{env: EnvTokenCacheSize, usage: "verified-token cache `entries`; 0 disables (default " + strconv.Itoa(DefaultTokenCacheSize) + ")"},
 }
 
 // FlagName is the flag equivalent of an environment variable: PORT ⇔ --port, AUTH0_AUDIENCE ⇔ --auth0-audience.
