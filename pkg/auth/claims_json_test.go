@@ -1,0 +1,84 @@
+package auth
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// referenceClaims decodes with encoding/json and golang-jwt's own types, matching claim names exactly (through a
+// map), as the reference the reflection-free decoder must agree with whenever it accepts the input.
+func referenceClaims(data []byte) (Claims, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return Claims{}, err
+	}
+	var c Claims
+	var err error
+	field := func(name string, into any) {
+		if v, ok := raw[name]; ok && err == nil {
+			err = json.Unmarshal(v, into)
+		}
+	}
+	field("iss", &c.Issuer)
+	field("sub", &c.Subject)
+	field("jti", &c.ID)
+	field("scope", &c.Scope)
+	field("aud", &c.Audience)
+	field("permissions", &c.Permissions)
+	field("exp", &c.ExpiresAt)
+	field("nbf", &c.NotBefore)
+	field("iat", &c.IssuedAt)
+	return c, err
+}
+
+var claimsSeeds = []string{
+	`{"iss":"https://t/","sub":"a@clients","aud":"https://api","iat":1700000000,"exp":1700003600,"scope":"read:messages","azp":"x","gty":"client-credentials"}`,
+	`{"aud":["a","b"],"permissions":["read:messages"],"exp":1.7e9,"nbf":-5.5}`,
+	`{"iss":"caf\u00e9\n","sub":"\"q\"","aud":[],"permissions":null,"scope":null,"exp":null}`,
+	`{"nested":{"a":[1,{"b":"}"}]},"iss":"x","iss":"y","x":true,"y":null,"z":-1e-3}`,
+	` { "exp" : 1 , "aud" : "é" } `,
+	`{"aud":[1]}`, `{"exp":"1"}`, `{"iss":5}`, `{"permissions":["a",2]}`, `{"ISS":"x"}`, `[]`, `"s"`, `{"exp":1e400}`,
+}
+
+func TestClaimsUnmarshalMatchesReference(t *testing.T) {
+	for _, s := range claimsSeeds {
+		checkClaimsDecode(t, []byte(s))
+	}
+	// Through golang-jwt as a real token would go.
+	var c Claims
+	if err := json.Unmarshal([]byte(claimsSeeds[0]), &c); err != nil || c.Audience[0] != "https://api" || c.ExpiresAt.Unix() != 1700003600 {
+		t.Fatalf("decode through encoding/json: %+v, %v", c, err)
+	}
+	if _, err := jwt.NewParser().ParseWithClaims("x.y.z", &Claims{}, nil); err == nil {
+		t.Fatal("garbage parsed")
+	}
+}
+
+func checkClaimsDecode(t *testing.T, data []byte) {
+	t.Helper()
+	if !json.Valid(data) {
+		return // encoding/json never hands invalid JSON to UnmarshalJSON
+	}
+	var got Claims
+	err := got.UnmarshalJSON(data)
+	want, refErr := referenceClaims(data)
+	if err != nil {
+		return // stricter than the reference is allowed: it only rejects
+	}
+	if refErr != nil {
+		t.Fatalf("%s: accepted, reference rejects: %v", data, refErr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s:\n got %+v\nwant %+v", data, got, want)
+	}
+}
+
+func FuzzClaimsUnmarshal(f *testing.F) {
+	for _, s := range claimsSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { checkClaimsDecode(t, data) })
+}
