@@ -13,6 +13,9 @@ import (
 
 const corsMaxAge = 10 * time.Minute
 
+// exposeHeaders lets browser apps read the challenge, the retry hint of a 503 and the request id.
+const exposeHeaders = "WWW-Authenticate, Retry-After, " + HeaderRequestID
+
 // corsMiddleware applies gin-contrib/cors for allowed origins. It runs before authentication so 401 and 403
 // answers carry the CORS headers a browser needs to show them. Unlike gin-contrib/cors alone, a request from an
 // origin not on the list is not refused with an empty 403: it proceeds without CORS headers (the browser then
@@ -42,7 +45,7 @@ func corsMiddleware(origins []string, logger *slog.Logger) gin.HandlerFunc {
 	}
 
 	cfg := cors.Config{
-		AllowMethods:  []string{http.MethodGet, http.MethodHead, http.MethodOptions},
+		AllowMethods:  []string{http.MethodGet, http.MethodOptions},
 		AllowHeaders:  []string{"Authorization", "Content-Type", HeaderRequestID},
 		ExposeHeaders: []string{"WWW-Authenticate", "Retry-After", HeaderRequestID},
 		MaxAge:        corsMaxAge,
@@ -64,6 +67,10 @@ func corsMiddleware(origins []string, logger *slog.Logger) gin.HandlerFunc {
 		c.Writer.Header().Add("Vary", "Origin")
 		if allowAll || allowed[strings.ToLower(origin)] {
 			handle(c)
+			if h := c.Writer.Header(); !c.IsAborted() && h.Get("Access-Control-Expose-Headers") != "" {
+				// gin-contrib/cors canonicalises to "Www-Authenticate"; spell it as RFC 6750 and the contract do.
+				h.Set("Access-Control-Expose-Headers", exposeHeaders)
+			}
 			return
 		}
 		if isPreflight(c.Request) {

@@ -58,7 +58,7 @@ func TestCORS(t *testing.T) {
 			if r.header.Get("Access-Control-Allow-Origin") != "https://app.example" {
 				t.Errorf("%s %d: Allow-Origin %q", tt.path, r.status, r.header.Get("Access-Control-Allow-Origin"))
 			}
-			mustContainAll(t, "Expose-Headers", r.header.Get("Access-Control-Expose-Headers"), "Www-Authenticate")
+			mustContainAll(t, "Expose-Headers", r.header.Get("Access-Control-Expose-Headers"), "WWW-Authenticate")
 			mustContainAll(t, "Vary", strings.Join(r.header.Values("Vary"), ","), "Origin")
 		}
 	})
