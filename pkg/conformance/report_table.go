@@ -43,7 +43,7 @@ func (r *Report) WriteTable(w io.Writer, color bool) error {
 		line(rows[i+1], paint(res.Verdict, color))
 		// A plain status mismatch is already in the row; say more only when the row does not.
 		statusOnly := res.Got != 0 && res.Got < 500 && !res.Case.Expect.accepts(res.Got)
-		if res.Detail != "" && res.Verdict != Pass && !statusOnly {
+		if res.Detail != "" && !statusOnly {
 			fmt.Fprintf(&b, "    %s\n", oneLine(res.Detail))
 		}
 		if res.Verdict == Fail {
