@@ -103,6 +103,15 @@ func (c *tokenCache) dropKID(kid string) {
 	}
 }
 
+// len counts entries across shards.
+func (c *tokenCache) len() int {
+	n := 0
+	for _, s := range c.shards {
+		n += s.Len()
+	}
+	return n
+}
+
 // estimateSize approximates the heap bytes of a cached entry for the claims (see the sizing note).
 func estimateSize(c *Claims) int {
 	const perString = 32 // string header plus allocator rounding of a short string

@@ -250,3 +250,27 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	return w.b.Write(p)
 }
+
+func TestMalformedBeforeKeysLoad(t *testing.T) {
+	iss := testissuer.New(t)
+	iss.SetDown(true)
+	v := newValidator(t, iss, nil)
+	srv := apiServer(t, v)
+	tests := []struct {
+		auth   string
+		status int
+	}{
+		{"Bearer abc", http.StatusUnauthorized},
+		{"Bearer " + iss.Token(t, func(c map[string]any) {}), http.StatusServiceUnavailable},
+		{"", http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		h := http.Header{}
+		if tt.auth != "" {
+			h.Set("Authorization", tt.auth)
+		}
+		if a := call(t, "GET", srv.URL+"/api/private", h, ""); a.status != tt.status {
+			t.Errorf("%.20q: status %d, want %d", tt.auth, a.status, tt.status)
+		}
+	}
+}

@@ -233,9 +233,6 @@ func (v *Validator) verify(ctx context.Context, token string) (*Claims, *rsa.Pub
 	if len(token) > maxTokenBytes {
 		return nil, nil, v.fail(&ValidationError{Reason: ReasonMalformed, Err: errTooLarge})
 	}
-	if !v.keys.loaded() {
-		return nil, nil, v.fail(&ValidationError{Reason: ReasonKeysUnavailable, Err: ErrKeysUnavailable})
-	}
 	claims := &Claims{}
 	var kid string
 	var key *rsa.PublicKey
@@ -282,6 +279,10 @@ func (v *Validator) key(ctx context.Context, t *jwt.Token) (*rsa.PublicKey, stri
 	if !ok {
 		return nil, "", errBadKID
 	}
+	if !v.keys.loaded() {
+		// Checked only once a key is needed, so a malformed or forged-alg token still gets its precise 401.
+		return nil, kid, ErrKeysUnavailable
+	}
 	if vk, ok := v.keys.lookup(kid); ok {
 		if vk.pub == nil {
 			return nil, kid, errBadKey
@@ -292,7 +293,10 @@ func (v *Validator) key(ctx context.Context, t *jwt.Token) (*rsa.PublicKey, stri
 	if kf == nil {
 		return nil, kid, ErrKeysUnavailable
 	}
-	// Unknown kid: keyfunc refetches the JWKS through its rate limiter, waiting at most unknownKIDWaitMax.
+	// Unknown kid: keyfunc reads jwkset storage, which refetches the JWKS through the RefreshUnknownKID limiter.
+	// jwkset derives one context with a RateLimitWaitMax deadline for both limiter.Wait and the refetch request;
+	// rate.Limiter.Wait fails at once when the next token comes after that deadline, so a flood of forged kids is
+	// answered immediately and no request waits longer than unknownKIDWaitMax (at most 1s) for a slow JWKS.
 	if _, err := (*kf).KeyfuncCtx(context.WithValue(ctx, refetchMark{}, true))(t); err != nil {
 		return nil, kid, fmt.Errorf("%w: %w", errUnknownKD, err)
 	}

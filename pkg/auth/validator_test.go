@@ -287,7 +287,11 @@ func TestKeyRotationAndRemoval(t *testing.T) {
 	if counterValue(t, v.metrics.unknownKIDRefetch) < 1 {
 		t.Error("unknown-kid refetch not counted")
 	}
+	if n := v.cache.len(); n != 2 {
+		t.Fatalf("cache holds %d entries, want 2", n)
+	}
 	iss.Unpublish("key-1")
+	eventually(t, "cached validations of the removed kid dropped on refresh", func() bool { return v.cache.len() == 1 })
 	eventually(t, "old kid rejected after refresh", func() bool {
 		_, err := v.Validate(ctx, old)
 		return ReasonOf(err) == ReasonUnknownKID
