@@ -38,7 +38,13 @@ const (
 // Option tunes Run; defaults suit production, options let tests and embedders shorten or observe.
 type Option func(*options)
 
+// Timeouts are the http.Server limits; zero fields keep the defaults above.
+type Timeouts struct {
+	ReadHeader, Read, Write, Idle time.Duration
+}
+
 type options struct {
+	timeouts        Timeouts
 	listener        net.Listener
 	logger          *slog.Logger
 	shutdownTimeout time.Duration
@@ -50,6 +56,9 @@ type options struct {
 
 // WithListener serves on ln instead of listening on the configured port (tests use 127.0.0.1:0).
 func WithListener(ln net.Listener) Option { return func(o *options) { o.listener = ln } }
+
+// WithTimeouts overrides the server's read/write/idle limits (tests shorten them to prove they hold).
+func WithTimeouts(t Timeouts) Option { return func(o *options) { o.timeouts = t } }
 
 // WithLogger sends the JSON log somewhere other than stdout.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
@@ -134,7 +143,7 @@ func Run(ctx context.Context, cfg *serverconfig.Config, opts ...Option) error {
 		}
 	}
 
-	srv := newHTTPServer(handler, o.logger)
+	srv := newHTTPServer(handler, o.logger, o.timeouts)
 	o.logger.LogAttrs(ctx, slog.LevelInfo, "server starting",
 		slog.String("addr", ln.Addr().String()),
 		slog.Int("port", cfg.Port),
@@ -177,13 +186,19 @@ func Run(ctx context.Context, cfg *serverconfig.Config, opts ...Option) error {
 }
 
 // newHTTPServer applies the timeouts and header limit; net/http's own errors go to the JSON log as warnings.
-func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+func newHTTPServer(h http.Handler, logger *slog.Logger, t Timeouts) *http.Server {
+	pick := func(d, def time.Duration) time.Duration {
+		if d > 0 {
+			return d
+		}
+		return def
+	}
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: DefaultReadHeaderTimeout,
-		ReadTimeout:       DefaultReadTimeout,
-		WriteTimeout:      DefaultWriteTimeout,
-		IdleTimeout:       DefaultIdleTimeout,
+		ReadHeaderTimeout: pick(t.ReadHeader, DefaultReadHeaderTimeout),
+		ReadTimeout:       pick(t.Read, DefaultReadTimeout),
+		WriteTimeout:      pick(t.Write, DefaultWriteTimeout),
+		IdleTimeout:       pick(t.Idle, DefaultIdleTimeout),
 		MaxHeaderBytes:    DefaultMaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}

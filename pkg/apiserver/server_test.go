@@ -343,3 +343,35 @@ func TestHealthcheck(t *testing.T) {
 		t.Error("healthcheck of a bad URL succeeded")
 	}
 }
+
+// TestSlowClientsAreCut: a client that trickles its headers (slowloris) or idles on a keep-alive connection is
+// disconnected by the server's timeouts instead of holding a connection forever.
+func TestSlowClientsAreCut(t *testing.T) {
+	iss := testissuer.New(t)
+	r := start(t, config(iss), WithTimeouts(Timeouts{ReadHeader: 200 * time.Millisecond, Idle: 200 * time.Millisecond}))
+	addr := strings.TrimPrefix(r.url, "http://")
+	for _, tt := range []struct{ name, send string }{
+		{"partial headers", "GET /api/public HTTP/1.1\r\nHost: x\r\nX-Slow: "},
+		{"idle keep-alive", "GET /api/public HTTP/1.1\r\nHost: x\r\n\r\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, err := net.DialTimeout("tcp", addr, time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if _, err := io.WriteString(conn, tt.send); err != nil {
+				t.Fatal(err)
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			start := time.Now()
+			_, err = io.Copy(io.Discard, conn) // returns when the server closes the connection
+			if err != nil {
+				t.Fatalf("server kept the connection open: %v", err)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("connection closed after %s", d)
+			}
+		})
+	}
+}
