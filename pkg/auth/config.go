@@ -22,9 +22,11 @@ const (
 	DefaultHTTPTimeout = 5 * time.Second
 	// DefaultCacheMaxAge bounds how long a verified token is trusted without re-verification, even if exp is later.
 	DefaultCacheMaxAge = 10 * time.Minute
-	// DefaultUnknownKIDInterval allows one JWKS refetch per interval for tokens with an unknown kid (plus one burst),
-	// i.e. at most about four a minute however many forged kids arrive.
+	// DefaultUnknownKIDInterval allows one JWKS refetch per interval for tokens with an unknown kid, i.e. about four
+	// a minute however many forged kids arrive (after an initial burst of DefaultUnknownKIDBurst).
 	DefaultUnknownKIDInterval = 15 * time.Second
+	// DefaultUnknownKIDBurst lets a rotation be learned at once even right after a forged kid used one refetch.
+	DefaultUnknownKIDBurst = 2
 	// DefaultUnknownKIDWaitMax is the longest a request waits for the unknown-kid limiter and the refetch together.
 	DefaultUnknownKIDWaitMax = time.Second
 	// DefaultRetryMin is the first backoff between attempts to load the key set at start; it doubles each time.
@@ -82,7 +84,7 @@ func defaultOptions() options {
 		httpTimeout:        DefaultHTTPTimeout,
 		cacheMaxAge:        DefaultCacheMaxAge,
 		unknownKIDInterval: DefaultUnknownKIDInterval,
-		unknownKIDBurst:    1,
+		unknownKIDBurst:    DefaultUnknownKIDBurst,
 		unknownKIDWaitMax:  DefaultUnknownKIDWaitMax,
 		retryMin:           DefaultRetryMin,
 		retryMax:           DefaultRetryMax,
