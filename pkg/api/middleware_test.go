@@ -203,7 +203,8 @@ func TestRecovery(t *testing.T) {
 	if res.status != 500 || res.json(t)["error"] != "server_error" || strings.Contains(string(res.body), "secret detail") {
 		t.Errorf("panic answer: %d %s", res.status, res.body)
 	}
-	if strings.Contains(logs.String(), "s3cr3t") || !strings.Contains(logs.String(), "panic serving request") {
+	if strings.Contains(logs.String(), "s3cr3t") || !strings.Contains(logs.String(), "panic serving request") ||
+		!strings.Contains(logs.String(), `"route":"/boom","path":"/boom","status":500`) {
 		t.Errorf("panic log: %s", logs.String())
 	}
 	if res := get(t, srv, "/api/public", nil); res.status != 200 {

@@ -75,10 +75,11 @@ func NewRouter(opts Options) *gin.Engine {
 	_ = r.SetTrustedProxies(nil) // nil never fails: ClientIP is the socket peer, not a spoofable header.
 
 	m := newMetrics(opts.Registry)
+	// observe sits outside recovery so a recovered panic is still logged and counted as the 500 it became.
 	r.Use(
-		recovery(opts.Logger),
 		requestID(),
 		observe(opts.Logger, m),
+		recovery(opts.Logger),
 		limitBody(maxRequestBody),
 		corsMiddleware(opts.AllowedOrigins, opts.Logger),
 	)
