@@ -225,3 +225,17 @@ func TestNilAuthenticatorFailsClosed(t *testing.T) {
 		t.Errorf("public without authenticator: %d", res.status)
 	}
 }
+
+// TestKeyRotation: a token signed by a key published after start is accepted without a restart (unknown kid
+// triggers a refetch), and the old key keeps working while it is still published.
+func TestKeyRotation(t *testing.T) {
+	f := newFixture(t, fixtureConfig{cacheSize: auth.DefaultCacheSize})
+	old := f.iss.Token(t, nil)
+	f.iss.Rotate(t, "key-2")
+	fresh := f.iss.Token(t, nil)
+	for name, tok := range map[string]string{"new key": fresh, "old key": old} {
+		if r := f.do(t, http.MethodGet, "/api/private", bearer(tok)); r.status != 200 {
+			t.Errorf("%s: %d %s", name, r.status, r.body)
+		}
+	}
+}
