@@ -37,12 +37,3 @@ func recovery(logger *slog.Logger) gin.HandlerFunc {
 		c.Next()
 	}
 }
-
-// limitBody bounds every request body, so no middleware can be made to buffer an unbounded upload.
-func limitBody(n int64) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if c.Request.Body != nil && c.Request.Body != http.NoBody {
-			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
-		}
-	}
-}
