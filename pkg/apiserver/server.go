@@ -49,7 +49,6 @@ type options struct {
 	logger          *slog.Logger
 	shutdownTimeout time.Duration
 	wrap            func(http.Handler) http.Handler
-	onListen        func(net.Addr)
 	authOptions     []auth.Option
 	httpClient      *http.Client
 }
@@ -70,9 +69,6 @@ func WithShutdownTimeout(d time.Duration) Option { return func(o *options) { o.s
 func WithHandlerWrapper(wrap func(http.Handler) http.Handler) Option {
 	return func(o *options) { o.wrap = wrap }
 }
-
-// WithOnListen is called with the bound address once the server accepts connections.
-func WithOnListen(f func(net.Addr)) Option { return func(o *options) { o.onListen = f } }
 
 // WithAuthOptions passes tuning options to auth.New (tests shorten retry backoffs with it).
 func WithAuthOptions(opts ...auth.Option) Option {
@@ -160,9 +156,6 @@ func Run(ctx context.Context, cfg *serverconfig.Config, opts ...Option) error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	if o.onListen != nil {
-		o.onListen(ln.Addr())
-	}
 
 	select {
 	case err := <-serveErr:
