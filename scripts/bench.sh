@@ -106,15 +106,24 @@ echo "== tenant $TENANT, server $API (pid $SERVER_PID), $DURATION per run, rate 
 # json_num FILE KEY prints the first numeric value of "KEY" in the indented JSON report.
 json_num() { sed -n "s/.*\"$2\": \([-0-9.e+]*\).*/\1/p" "$1" | head -n 1; }
 
-# load NAME ARGS...: one run; its JSON report goes to $WORK/NAME.json, progress to the terminal.
+# server_cpu_ticks prints the server's user+system CPU time so far, in clock ticks (/proc/PID/stat fields 14, 15).
+server_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
+CLK_TCK=$(getconf CLK_TCK)
+
+# load NAME ARGS...: one run; its JSON report goes to $WORK/NAME.json, the server CPU ticks it cost to
+# $WORK/NAME.cpu, progress to the terminal.
 load() {
   local name=$1; shift
   echo "== load $name"
-  local code=0
+  local code=0 before
+  # Minting (--unique-tokens) happens inside the client before its load starts, so this includes no server work
+  # but the JWKS fetches, which are negligible.
+  before=$(server_cpu_ticks)
   # Only this tenant and audience: a developer's AUTH0_* variables must not redirect the token requests.
   env -u AUTH0_DOMAIN -u AUTH0_CLIENT_ID -u AUTH0_CLIENT_SECRET -u API_URL ISSUER_URL="$TENANT" \
     AUTH0_AUDIENCE="$AUDIENCE" timeout 600 "${LOAD_CPU[@]}" "$ROOT/bin/client" load --api "$API" \
     --rate 0 --workers "$WORKERS" --duration "$DURATION" --format json "$@" >"$WORK/$name.json" || code=$?
+  echo $(($(server_cpu_ticks) - before)) >"$WORK/$name.cpu"
   if ((code != 0)); then
     cat "$WORK/$name.json" >&2 || true
     die "load $name exited $code"
@@ -137,13 +146,17 @@ load private-unique --path /api/private --unique-tokens "$UNIQUE" --requests "$U
 RSS=$(awk '/^VmRSS:/ {print $2, $3}' "/proc/$SERVER_PID/status" 2>/dev/null || true)
 pub=$(json_num "$WORK/public.json" requests_per_second)
 echo
-printf '%-16s %9s %12s %9s %9s %9s %10s\n' run requests "requests/s" "p50 ms" "p99 ms" "success" "vs public"
+# server us/req is the server's CPU time per request: unlike requests/s it does not depend on the load generator
+# keeping up, nor much on what else the machine runs.
+printf '%-16s %9s %12s %9s %9s %9s %10s %14s\n' run requests "requests/s" "p50 ms" "p99 ms" "success" "vs public" \
+  "server us/req"
 for name in public private-reused private-unique; do
   f=$WORK/$name.json
   rps=$(json_num "$f" requests_per_second)
   awk -v n="$name" -v q="$(json_num "$f" requests)" -v r="$rps" -v p="$pub" -v p50="$(json_num "$f" p50)" \
-    -v p99="$(json_num "$f" p99)" -v s="$(json_num "$f" success_ratio)" \
-    'BEGIN { printf "%-16s %9d %12.0f %9.2f %9.2f %8.1f%% %9.2fx\n", n, q, r, p50, p99, 100*s, (p > 0 ? r/p : 0) }'
+    -v p99="$(json_num "$f" p99)" -v s="$(json_num "$f" success_ratio)" -v t="$(cat "$WORK/$name.cpu")" -v hz="$CLK_TCK" \
+    'BEGIN { printf "%-16s %9d %12.0f %9.2f %9.2f %8.1f%% %9.2fx %14.1f\n", n, q, r, p50, p99, 100*s, (p > 0 ? r/p : 0),
+             (q > 0 ? t * 1e6 / hz / q : 0) }'
 done
 echo
 echo "server resident memory after the runs (VmRSS): ${RSS:-unknown}"
