@@ -41,8 +41,10 @@ fi
 # --- 2. tenant and server on loopback ---------------------------------------------------------------------------
 WORK=$(mktemp -d)
 PIDS=()
+LOAD_PID=
 cleanup() {
   local pid
+  [[ -n $LOAD_PID ]] && PIDS+=("$LOAD_PID")
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$WORK"
@@ -120,9 +122,13 @@ load() {
   # but the JWKS fetches, which are negligible.
   before=$(server_cpu_ticks)
   # Only this tenant and audience: a developer's AUTH0_* variables must not redirect the token requests.
+  # In the background with wait, so a signal to this script is handled at once rather than after the run.
   env -u AUTH0_DOMAIN -u AUTH0_CLIENT_ID -u AUTH0_CLIENT_SECRET -u API_URL ISSUER_URL="$TENANT" \
     AUTH0_AUDIENCE="$AUDIENCE" timeout 600 "${LOAD_CPU[@]}" "$ROOT/bin/client" load --api "$API" \
-    --rate 0 --workers "$WORKERS" --duration "$DURATION" --format json "$@" >"$WORK/$name.json" || code=$?
+    --rate 0 --workers "$WORKERS" --duration "$DURATION" --format json "$@" >"$WORK/$name.json" &
+  LOAD_PID=$!
+  wait "$LOAD_PID" || code=$?
+  LOAD_PID=
   echo $(($(server_cpu_ticks) - before)) >"$WORK/$name.cpu"
   if ((code != 0)); then
     cat "$WORK/$name.json" >&2 || true
