@@ -4,7 +4,7 @@
 #   docker build --build-arg GO_IMAGE=... --build-arg RUNTIME_IMAGE=... .   # other (e.g. local) base images
 #
 # Modules: with a vendor/ directory in the build context (`go mod vendor`, as CI does when the build has no
-# network) the build uses it; otherwise it downloads them through GOPROXY.
+# network) the build uses it; otherwise go build downloads just the modules it needs through GOPROXY.
 # Works with both BuildKit and the classic builder (docker-compose 1.29), so it uses no RUN --mount.
 ARG GO_IMAGE=golang:1.26-bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
@@ -16,7 +16,7 @@ COPY . .
 # One go build for all binaries so they share compiled packages; the build cache is dropped in the same step to
 # keep the layer small. test/brokenapi is the deliberately broken test-only API; only its own stage copies it.
 RUN set -e; \
-    if [ -f vendor/modules.txt ]; then export GOFLAGS="$GOFLAGS -mod=vendor"; else go mod download; fi; \
+    if [ -f vendor/modules.txt ]; then export GOFLAGS="$GOFLAGS -mod=vendor"; fi; \
     mkdir -p /out/data; \
     go build -trimpath -ldflags='-s -w' -o /out/ ./server ./client ./test/brokenapi; \
     rm -rf "$(go env GOCACHE)"

@@ -38,17 +38,20 @@ docker info >/dev/null 2>&1 || { log "FAIL the Docker daemon is not reachable (d
 command -v curl >/dev/null || { log "FAIL curl is needed for the host trap check"; exit 1; }
 # Without buildx the docker CLI cannot use BuildKit; make the classic builder explicit rather than fail.
 if ! docker buildx version >/dev/null 2>&1; then export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0; fi
-# A user's .env may point the stack at a real tenant; the e2e run always uses the stand-in.
+# A user's .env or shell may point the stack at a real tenant or tune the API; the e2e run always uses the
+# stand-in with the contract's defaults: an empty --env-file instead of .env, and a clean environment.
 export ISSUER_URL=http://tenant:4000/ AUTH0_AUDIENCE="$AUDIENCE" ALLOW_INSECURE_ISSUER=true
-unset AUTH0_DOMAIN AUTH0_CLIENT_ID AUTH0_CLIENT_SECRET JWKS_URL REQUIRED_SCOPE
+unset AUTH0_DOMAIN AUTH0_CLIENT_ID AUTH0_CLIENT_SECRET JWKS_URL REQUIRED_SCOPE CORS_ALLOWED_ORIGINS CLOCK_SKEW \
+  JWKS_REFRESH_INTERVAL TOKEN_CACHE_SIZE TOKENCHECK_IMAGE TOKENCHECK_BROKEN_IMAGE
+env_file="$(mktemp)"
 
 # shellcheck disable=SC2206 # COMPOSE is a command with arguments
-base=($COMPOSE -p "$PROJECT" -f docker-compose.yml)
+base=($COMPOSE --env-file "$env_file" -p "$PROJECT" -f docker-compose.yml)
 broken=("${base[@]}" -f docker-compose.broken.yml)
 log "using: ${base[*]}"
 
 teardown() { timeout 120 "${broken[@]}" down -v --remove-orphans >/dev/null 2>&1 || true; }
-trap 'teardown' EXIT
+trap 'teardown; rm -f "$env_file"' EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 teardown # a previous run killed hard may have left the project behind
 
