@@ -23,20 +23,23 @@ RUN set -e; \
 
 # Test-only image for docker-compose.broken.yml (build target "brokenapi"). Never the default target.
 FROM ${RUNTIME_IMAGE} AS brokenapi
-COPY --from=build /out/brokenapi /brokenapi
-COPY --from=build /out/client /client
+COPY --from=build /out/brokenapi /usr/local/bin/brokenapi
+COPY --from=build /out/client /usr/local/bin/client
 USER 65532:65532
 EXPOSE 3010
-CMD ["/brokenapi"]
+ENV PATH=/usr/local/bin:/usr/bin:/bin
+CMD ["brokenapi"]
 
-# The default target: /server (the API) and /client (token, call, test, load, tenant).
+# The default target: server (the API) and client (token, call, test, load, tenant) on the PATH, so
+# `docker compose run --rm tester client token` works.
 FROM ${RUNTIME_IMAGE} AS runtime
-COPY --from=build /out/server /server
-COPY --from=build /out/client /client
+COPY --from=build /out/server /usr/local/bin/server
+COPY --from=build /out/client /usr/local/bin/client
 # /data is where the stand-in tenant keeps its keys (--key-file /data/keys.json); a named volume mounted there
 # inherits this non-root owner, so the tenant can write it.
 COPY --from=build --chown=65532:65532 /out/data /data
 USER 65532:65532
 WORKDIR /home/nonroot
 EXPOSE 3010 4000
-CMD ["/server"]
+ENV PATH=/usr/local/bin:/usr/bin:/bin
+CMD ["server"]
