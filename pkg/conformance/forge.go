@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"strings"
@@ -38,38 +37,6 @@ func sign(method jwt.SigningMethod, header, claims map[string]any, key any) (str
 		return "", fmt.Errorf("sign %s: %w", method.Alg(), err)
 	}
 	return input + "." + b64(sig), nil
-}
-
-// decodeToken reads a compact JWS's header and claims without verifying anything; numbers stay json.Number.
-func decodeToken(tok string) (header, claims map[string]any, err error) {
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return nil, nil, fmt.Errorf("a JWT has 3 dot-separated parts, this has %d", len(parts))
-	}
-	if header, err = decodeSegment(parts[0]); err != nil {
-		return nil, nil, fmt.Errorf("header: %w", err)
-	}
-	if claims, err = decodeSegment(parts[1]); err != nil {
-		return nil, nil, fmt.Errorf("claims: %w", err)
-	}
-	return header, claims, nil
-}
-
-func decodeSegment(s string) (map[string]any, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("not base64url: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("not a JSON object: %w", err)
-	}
-	if m == nil {
-		return nil, errors.New("not a JSON object: null")
-	}
-	return m, nil
 }
 
 // sameValues checks that got holds every value of want (compared as JSON) and none of the keys want maps to nil.
