@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/tokencheck/tokencheck/pkg/tokens"
 )
 
