@@ -47,7 +47,7 @@ var reasonText = map[Reason]struct{ desc, msg string }{
 	ReasonBadTyp:            {"token type is not accepted", "The token's typ header must be JWT or at+jwt; send an access token, not another kind of token."},
 	ReasonCrit:              {"token has unsupported critical headers", "The token declares critical header parameters (crit) this API does not understand."},
 	ReasonKeysUnavailable:   {"signing keys are not available yet", "The API has not loaded the issuer's signing keys yet; retry shortly."},
-	ReasonNoToken:           {"", "Send an access token in the Authorization header: Authorization: Bearer <token>."},
+	ReasonNoToken:           {"", "Requires authentication: send an access token in the Authorization header as \"Bearer\" followed by the token."},
 	ReasonMultipleTokens:    {"token sent in more than one place", "Send the access token once, in the Authorization header only."},
 	ReasonInsufficientScope: {"token lacks the required scope", "The access token does not grant the scope this endpoint requires; request a token with that scope."},
 }
