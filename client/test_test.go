@@ -33,7 +33,8 @@ func suiteStack(t *testing.T) map[string]string {
 	}
 	ten.Config.Handler = tn.Handler()
 	v, err := auth.New(t.Context(), auth.Config{
-		Issuer: ten.URL + "/", Audiences: []string{"https://quickstarts/api"}, AllowInsecure: true,
+		ClockSkew: auth.DefaultClockSkew,
+		Issuer:    ten.URL + "/", Audiences: []string{"https://quickstarts/api"}, AllowInsecure: true,
 		JWKSURL: ten.URL + "/.well-known/jwks.json", Logger: slog.New(slog.DiscardHandler),
 	}, auth.WithUnknownKIDRefetch(50*time.Millisecond, 1, time.Second))
 	if err != nil {

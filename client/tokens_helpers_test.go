@@ -34,6 +34,7 @@ func tokTenant(t *testing.T) *httptest.Server {
 func tokAPI(t *testing.T, issuer string) *httptest.Server {
 	t.Helper()
 	v, err := auth.New(t.Context(), auth.Config{
+		ClockSkew:     auth.DefaultClockSkew,
 		Issuer:        issuer,
 		Audiences:     []string{tokAudience},
 		AllowInsecure: true,

@@ -39,6 +39,7 @@ func newStack(t *testing.T) *stack {
 	tsrv.Config.Handler = ten.Handler()
 
 	v, err := auth.New(context.Background(), auth.Config{
+		ClockSkew:     auth.DefaultClockSkew,
 		Issuer:        ten.Issuer(),
 		Audiences:     []string{audience},
 		AllowInsecure: true,

@@ -19,6 +19,7 @@ func ExampleNewRouter() {
 	reg := prometheus.NewRegistry()
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	v, err := auth.New(context.Background(), auth.Config{
+		ClockSkew:  auth.DefaultClockSkew,
 		Issuer:     "https://example.us.auth0.com/",
 		Audiences:  []string{"https://quickstarts/api"},
 		CacheSize:  auth.DefaultCacheSize,

@@ -69,6 +69,7 @@ func newFixture(tb testing.TB, fc fixtureConfig) *fixture {
 		logger = slog.New(slog.NewJSONHandler(f.logs, nil))
 	}
 	v, err := auth.New(context.Background(), auth.Config{
+		ClockSkew:     auth.DefaultClockSkew,
 		Issuer:        f.iss.URL,
 		Audiences:     []string{testissuer.Audience},
 		AllowInsecure: true,

@@ -50,7 +50,8 @@ type Config struct {
 	JWKSURL string
 	// AllowInsecure permits http:// issuer and JWKS URLs, for the local stand-in tenant only.
 	AllowInsecure bool
-	// ClockSkew is the leeway on exp, nbf and iat.
+	// ClockSkew is the leeway on exp, nbf and iat; zero means none (CLOCK_SKEW=0s must be honoured), so callers
+	// wanting the usual leeway pass DefaultClockSkew.
 	ClockSkew time.Duration
 	// RefreshInterval is how often the JWKS is refetched so removed keys stop verifying.
 	RefreshInterval time.Duration
@@ -147,9 +148,6 @@ func (cfg *Config) validate() error {
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
-	}
-	if cfg.ClockSkew == 0 {
-		cfg.ClockSkew = DefaultClockSkew
 	}
 	if cfg.RefreshInterval == 0 {
 		cfg.RefreshInterval = DefaultRefreshInterval

@@ -25,6 +25,7 @@ func newValidator(tb testing.TB, iss *testissuer.Issuer, edit func(*Config), opt
 		Issuer:        iss.URL,
 		Audiences:     []string{testissuer.Audience},
 		AllowInsecure: true,
+		ClockSkew:     DefaultClockSkew,
 		CacheSize:     DefaultCacheSize,
 		Logger:        quietLogger(),
 	}

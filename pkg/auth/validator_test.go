@@ -402,3 +402,28 @@ func counterValue(tb testing.TB, c prometheus.Counter) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// TestZeroClockSkew: CLOCK_SKEW=0s means no leeway at all, not the default.
+func TestZeroClockSkew(t *testing.T) {
+	iss := testissuer.New(t)
+	now := time.Now().Unix()
+	for _, tt := range []struct {
+		name string
+		skew time.Duration
+		exp  int64
+		want Reason
+	}{
+		{"no leeway, expired 5s ago", 0, now - 5, ReasonExpired},
+		{"default leeway, expired 5s ago", DefaultClockSkew, now - 5, ""},
+		{"no leeway, valid", 0, now + 60, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newValidator(t, iss, func(c *Config) { c.ClockSkew = tt.skew })
+			waitReady(t, v)
+			_, err := v.Validate(t.Context(), iss.Token(t, func(c map[string]any) { c["exp"] = tt.exp }))
+			if got := ReasonOf(err); got != tt.want {
+				t.Fatalf("reason = %q (%v), want %q", got, err, tt.want)
+			}
+		})
+	}
+}

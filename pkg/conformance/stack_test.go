@@ -53,7 +53,8 @@ func newStack(t *testing.T, mutate mutation) *stack {
 	st.minter = &tokens.Minter{Endpoint: ten.URL + "/dev/mint", HTTP: st.hc}
 
 	v, err := auth.New(t.Context(), auth.Config{
-		Issuer: st.issuer, Audiences: []string{testAudience}, JWKSURL: st.jwksURL, AllowInsecure: true, CacheSize: 1000,
+		ClockSkew: auth.DefaultClockSkew,
+		Issuer:    st.issuer, Audiences: []string{testAudience}, JWKSURL: st.jwksURL, AllowInsecure: true, CacheSize: 1000,
 		Logger: slog.New(slog.DiscardHandler),
 	}, auth.WithUnknownKIDRefetch(50*time.Millisecond, 1, time.Second))
 	if err != nil {
