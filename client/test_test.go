@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokencheck/tokencheck/pkg/api"
+	"github.com/tokencheck/tokencheck/internal/teststack"
 	"github.com/tokencheck/tokencheck/pkg/auth"
 	"github.com/tokencheck/tokencheck/pkg/conformance"
 	"github.com/tokencheck/tokencheck/pkg/tenant"
@@ -25,30 +24,11 @@ import (
 // suiteStack starts the stand-in tenant and the project's API in-process and returns the env a user would set.
 func suiteStack(t *testing.T) map[string]string {
 	t.Helper()
-	ten := httptest.NewServer(nil)
-	t.Cleanup(ten.Close)
-	tn, err := tenant.New(tenant.DefaultConfig(), tenant.Options{Issuer: ten.URL + "/"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ten.Config.Handler = tn.Handler()
-	v, err := auth.New(t.Context(), auth.Config{
-		ClockSkew: auth.DefaultClockSkew,
-		Issuer:    ten.URL + "/", Audiences: []string{"https://quickstarts/api"}, AllowInsecure: true,
-		JWKSURL: ten.URL + "/.well-known/jwks.json", Logger: slog.New(slog.DiscardHandler),
-	}, auth.WithUnknownKIDRefetch(50*time.Millisecond, 1, time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = v.Close() })
-	for deadline := time.Now().Add(5 * time.Second); !v.Ready(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the API never loaded the key set")
-		}
-	}
-	apiSrv := httptest.NewServer(api.NewRouter(api.Options{Auth: v}))
-	t.Cleanup(apiSrv.Close)
-	return map[string]string{"ISSUER_URL": ten.URL + "/", "AUTH0_AUDIENCE": "https://quickstarts/api", "API_URL": apiSrv.URL}
+	ten, _ := teststack.Tenant(t, tenant.Options{})
+	apiSrv, _ := teststack.API(t, ten.URL+"/", teststack.APIOptions{
+		AuthOptions: []auth.Option{auth.WithUnknownKIDRefetch(50*time.Millisecond, 1, time.Second)},
+	})
+	return map[string]string{"ISSUER_URL": ten.URL + "/", "AUTH0_AUDIENCE": teststack.Audience, "API_URL": apiSrv.URL}
 }
 
 func suiteRun(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {

@@ -2,14 +2,13 @@ package main
 
 import (
 	"bytes"
-	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/tokencheck/tokencheck/pkg/api"
+	"github.com/tokencheck/tokencheck/internal/teststack"
 	"github.com/tokencheck/tokencheck/pkg/auth"
 	"github.com/tokencheck/tokencheck/pkg/tenant"
 )
@@ -20,40 +19,14 @@ const tokAudience = "https://quickstarts/api"
 // returns its server; the issuer is srv.URL + "/".
 func tokTenant(t *testing.T) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(nil)
-	t.Cleanup(srv.Close)
-	tn, err := tenant.New(tenant.DefaultConfig(), tenant.Options{Issuer: srv.URL + "/", DevicePollInterval: 500 * time.Millisecond})
-	if err != nil {
-		t.Fatalf("tenant.New: %v", err)
-	}
-	srv.Config.Handler = tn.Handler()
+	srv, _ := teststack.Tenant(t, tenant.Options{DevicePollInterval: 500 * time.Millisecond})
 	return srv
 }
 
 // tokAPI is the real API (pkg/api router with the pkg/auth validator) trusting issuer, on a loopback server.
 func tokAPI(t *testing.T, issuer string) *httptest.Server {
 	t.Helper()
-	v, err := auth.New(t.Context(), auth.Config{
-		ClockSkew:     auth.DefaultClockSkew,
-		Issuer:        issuer,
-		Audiences:     []string{tokAudience},
-		AllowInsecure: true,
-		CacheSize:     64,
-		Logger:        slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatalf("auth.New: %v", err)
-	}
-	t.Cleanup(func() { _ = v.Close() })
-	deadline := time.Now().Add(10 * time.Second)
-	for !v.Ready() {
-		if time.Now().After(deadline) {
-			t.Fatal("the validator never loaded the tenant's key set")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	srv := httptest.NewServer(api.NewRouter(api.Options{Auth: v, Logger: slog.New(slog.DiscardHandler)}))
-	t.Cleanup(srv.Close)
+	srv, _ := teststack.API(t, issuer, teststack.APIOptions{Auth: func(c *auth.Config) { c.CacheSize = 64 }})
 	return srv
 }
 

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokencheck/tokencheck/pkg/api"
+	"github.com/tokencheck/tokencheck/internal/teststack"
 	"github.com/tokencheck/tokencheck/pkg/auth"
 	"github.com/tokencheck/tokencheck/pkg/tenant"
 )
@@ -30,33 +30,10 @@ type stack struct {
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	tsrv := httptest.NewServer(nil)
-	t.Cleanup(tsrv.Close)
-	ten, err := tenant.New(tenant.DefaultConfig(), tenant.Options{Issuer: tsrv.URL + "/"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tsrv.Config.Handler = ten.Handler()
-
-	v, err := auth.New(context.Background(), auth.Config{
-		ClockSkew:     auth.DefaultClockSkew,
-		Issuer:        ten.Issuer(),
-		Audiences:     []string{audience},
-		AllowInsecure: true,
-		CacheSize:     auth.DefaultCacheSize,
-	}, auth.WithRetryBackoff(10*time.Millisecond, 100*time.Millisecond),
-		auth.WithUnknownKIDRefetch(10*time.Millisecond, 1, time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = v.Close() })
-	asrv := httptest.NewServer(api.NewRouter(api.Options{Auth: v}))
-	t.Cleanup(asrv.Close)
-	for deadline := time.Now().Add(10 * time.Second); !v.Ready(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the API never loaded the tenant's key set")
-		}
-	}
+	tsrv, ten := teststack.Tenant(t, tenant.Options{})
+	asrv, _ := teststack.API(t, ten.Issuer(), teststack.APIOptions{
+		AuthOptions: []auth.Option{auth.WithUnknownKIDRefetch(10*time.Millisecond, 1, time.Second)},
+	})
 	return &stack{t: t, tenant: tsrv, ten: ten, api: asrv}
 }
 

@@ -7,9 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/tokencheck/tokencheck/internal/teststack"
 	"github.com/tokencheck/tokencheck/pkg/api"
 	"github.com/tokencheck/tokencheck/pkg/auth"
 	"github.com/tokencheck/tokencheck/pkg/httpcall"
@@ -42,36 +41,20 @@ type mutation func(st *stack, next http.Handler) http.Handler
 
 func newStack(t *testing.T, mutate mutation) *stack {
 	t.Helper()
-	ten := httptest.NewServer(nil)
-	t.Cleanup(ten.Close)
-	tn, err := tenant.New(tenant.DefaultConfig(), tenant.Options{Issuer: ten.URL + "/"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ten.Config.Handler = tn.Handler()
+	ten, _ := teststack.Tenant(t, tenant.Options{})
 	st := &stack{issuer: ten.URL + "/", jwksURL: ten.URL + "/.well-known/jwks.json", hc: httpcall.NewClient(5 * time.Second)}
 	st.minter = &tokens.Minter{Endpoint: ten.URL + "/dev/mint", HTTP: st.hc}
-
-	v, err := auth.New(t.Context(), auth.Config{
-		ClockSkew: auth.DefaultClockSkew,
-		Issuer:    st.issuer, Audiences: []string{testAudience}, JWKSURL: st.jwksURL, AllowInsecure: true, CacheSize: 1000,
-		Logger: slog.New(slog.DiscardHandler),
-	}, auth.WithUnknownKIDRefetch(50*time.Millisecond, 1, time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = v.Close() })
-	for deadline := time.Now().Add(5 * time.Second); !v.Ready(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the API never loaded the tenant's key set")
-		}
-	}
-	var h http.Handler = api.NewRouter(api.Options{Auth: v, RequiredScope: testScope, AllowedOrigins: []string{testOrigin}})
-	if mutate != nil {
-		h = mutate(st, h)
-	}
-	apiSrv := httptest.NewServer(h)
-	t.Cleanup(apiSrv.Close)
+	apiSrv, _ := teststack.API(t, st.issuer, teststack.APIOptions{
+		Auth:        func(c *auth.Config) { c.Audiences = []string{testAudience}; c.JWKSURL = st.jwksURL; c.CacheSize = 1000 },
+		AuthOptions: []auth.Option{auth.WithUnknownKIDRefetch(50*time.Millisecond, 1, time.Second)},
+		Router:      api.Options{RequiredScope: testScope, AllowedOrigins: []string{testOrigin}},
+		Wrap: func(h http.Handler) http.Handler {
+			if mutate == nil {
+				return h
+			}
+			return mutate(st, h)
+		},
+	})
 	st.apiURL = apiSrv.URL
 	return st
 }
