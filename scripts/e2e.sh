@@ -22,7 +22,8 @@ export TENANT_PORT API_PORT
 
 log() { echo "e2e: $*"; }
 failures=()
-pass() { log "PASS $*"; }
+passed=0
+pass() { log "PASS $*"; passed=$((passed + 1)); }
 fail() { log "FAIL $*"; failures+=("$*"); }
 
 if [ -z "${COMPOSE:-}" ]; then
@@ -55,13 +56,16 @@ trap 'teardown; rm -f "$env_file"' EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 teardown # a previous run killed hard may have left the project behind
 
+# summary ends with the plain closing line CI systems read: "e2e: N passed, N failed".
 summary() {
   if [ "${#failures[@]}" -eq 0 ]; then
     log "PASS all checks"
-    exit 0
+  else
+    log "FAIL ${#failures[@]} check(s): ${failures[*]}"
   fi
-  log "FAIL ${#failures[@]} check(s): ${failures[*]}"
-  exit 1
+  echo "e2e: $passed passed, ${#failures[@]} failed"
+  [ "${#failures[@]}" -eq 0 ]
+  exit
 }
 
 log "building images (base: ${GO_IMAGE:-golang:1.26-bookworm}, ${RUNTIME_IMAGE:-gcr.io/distroless/static-debian12:nonroot})"
@@ -122,8 +126,11 @@ teardown
 
 # 3. The broken API: the tester must notice (exit 1: checks ran and some failed; 2 would mean it could not run).
 log "broken: up --exit-code-from tester with docker-compose.broken.yml (the tester must FAIL)"
-timeout "$E2E_TIMEOUT" "${broken[@]}" up --no-build --exit-code-from tester
-rc=$?
+# The tester's closing line is reworded here: its failures are this check passing, and a CI reading summary lines
+# must not take "N failed" from the broken API for failed tests of this project.
+timeout "$E2E_TIMEOUT" "${broken[@]}" up --no-build --exit-code-from tester 2>&1 |
+  sed -E 's/([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped/broken API caught by \2 cases (\1 cases it still passes, \3 skipped)/'
+rc=${PIPESTATUS[0]}
 if [ "$rc" -eq 1 ]; then
   pass "broken: tester exited 1 against the broken API, as it must"
 else
