@@ -12,9 +12,9 @@ import (
 const (
 	DefaultPort                = 3010
 	DefaultCORSAllowedOrigins  = "http://localhost:3000"
-	DefaultClockSkew           = 30 * time.Second
+	DefaultClockSkew           = auth.DefaultClockSkew
 	DefaultRequiredScope       = "read:messages"
-	DefaultJWKSRefreshInterval = 10 * time.Minute
+	DefaultJWKSRefreshInterval = auth.DefaultRefreshInterval
 	// DefaultTokenCacheSize is pkg/auth's bound (about 64 MiB worst case), so both packages agree on one value.
 	DefaultTokenCacheSize = auth.DefaultCacheSize
 )
