@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -261,22 +262,20 @@ func TestLoadExits1WhenNothingSucceeds(t *testing.T) {
 func TestLoadInterruptedExits2WithAReport(t *testing.T) {
 	api := newLoadAPI(t, "")
 	ctx, cancel := context.WithCancel(t.Context())
-	var out, errb bytes.Buffer
+	var out, errb tokSyncBuffer
 	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
 	done := make(chan int, 1)
 	go func() {
 		done <- a.run(ctx, []string{"load", "--api", api.srv.URL, "--no-token", "--rate", "50", "--duration", "1m", "--format", "json"})
 	}()
-	// Cancel once the server has answered something, as a user pressing Ctrl-C after a moment would.
-	for {
-		if _, n, _ := api.counts(); n > 0 {
-			break
-		}
+	// Cancel once the progress line shows answers the client has received (not merely ones the server has sent:
+	// those may still be in flight and are dropped as aborted), as a user pressing Ctrl-C after a moment would.
+	received := regexp.MustCompile(`requests [1-9]`)
+	for !received.MatchString(errb.String()) {
 		select {
 		case code := <-done:
 			t.Fatalf("load ended (exit %d) before it was interrupted: %s", code, errb.String())
-		default:
-			time.Sleep(5 * time.Millisecond)
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 	cancel()
