@@ -49,28 +49,17 @@ func BenchmarkRSAVerify(b *testing.B) {
 
 // BenchmarkValidateCold validates tokens never seen before: 2048 distinct tokens cycled through a 1024-entry LRU,
 // so every call misses, verifies, inserts and evicts.
-func BenchmarkValidateCold(b *testing.B) {
-	iss := testissuer.New(b)
-	v := newValidator(b, iss, func(c *Config) { c.CacheSize = 1024 })
-	waitReady(b, v)
-	tokens := benchTokens(b, iss, 2048)
-	ctx := context.Background()
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if _, err := v.Validate(ctx, tokens[i%len(tokens)]); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-}
+func BenchmarkValidateCold(b *testing.B) { benchValidate(b, 1024, 2048) }
 
 // BenchmarkValidateNoCache is the uncached path alone (CacheSize 0).
-func BenchmarkValidateNoCache(b *testing.B) {
+func BenchmarkValidateNoCache(b *testing.B) { benchValidate(b, 0, 64) }
+
+// benchValidate validates n distinct tokens in turn through a validator whose cache holds cacheSize entries.
+func benchValidate(b *testing.B, cacheSize, n int) {
 	iss := testissuer.New(b)
-	v := newValidator(b, iss, func(c *Config) { c.CacheSize = 0 })
+	v := newValidator(b, iss, func(c *Config) { c.CacheSize = cacheSize })
 	waitReady(b, v)
-	tokens := benchTokens(b, iss, 64)
+	tokens := benchTokens(b, iss, n)
 	ctx := context.Background()
 	b.ReportAllocs()
 	i := 0

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -67,14 +66,9 @@ func readMint(w http.ResponseWriter, r *http.Request) (MintRequest, *oauthError)
 			return req, &oauthError{status: http.StatusUnsupportedMediaType, code: "invalid_request", description: "Content-Type must be application/json"}
 		}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxMintBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return req, &oauthError{status: http.StatusRequestEntityTooLarge, code: "invalid_request",
-				description: fmt.Sprintf("request body is larger than %d bytes", maxMintBytes)}
-		}
-		return req, errInvalidRequest("could not read the request body")
+	body, oerr := readBody(w, r, maxMintBytes)
+	if oerr != nil {
+		return req, oerr
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return req, nil // no overrides: a normal token

@@ -24,14 +24,9 @@ func readParams(w http.ResponseWriter, r *http.Request) (map[string]string, *oau
 	if mediaType != "application/x-www-form-urlencoded" && mediaType != "application/json" {
 		return nil, errInvalidRequest("Content-Type must be application/x-www-form-urlencoded or application/json")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxParamsBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, &oauthError{status: http.StatusRequestEntityTooLarge, code: "invalid_request",
-				description: fmt.Sprintf("request body is larger than %d bytes", maxParamsBytes)}
-		}
-		return nil, errInvalidRequest("could not read the request body")
+	body, oerr := readBody(w, r, maxParamsBytes)
+	if oerr != nil {
+		return nil, oerr
 	}
 	if mediaType == "application/json" {
 		return jsonParams(body)
@@ -72,4 +67,17 @@ func jsonParams(body []byte) (map[string]string, *oauthError) {
 		params[k] = s
 	}
 	return params, nil
+}
+
+// readBody reads at most limit bytes of the request body; a larger body is 413, an unreadable one 400.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *oauthError) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
+			return nil, &oauthError{status: http.StatusRequestEntityTooLarge, code: "invalid_request",
+				description: fmt.Sprintf("request body is larger than %d bytes", limit)}
+		}
+		return nil, errInvalidRequest("could not read the request body")
+	}
+	return body, nil
 }
