@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,10 @@ const tenantShutdownGrace = 10 * time.Second
 // tenantOptions are client tenant's flags.
 type tenantOptions struct {
 	addr, issuer, config, keyFile string
+	ecKey, trustProxy             bool
+	tls                           bool
+	tlsHosts, tlsCA               string
+	tlsCert, tlsKey               string
 }
 
 func newTenantCmd(a *app) *cobra.Command {
@@ -34,28 +39,106 @@ development and tests only: anyone who can reach it can mint any token at /dev/m
 
 Endpoints (Auth0's paths): /.well-known/openid-configuration, /.well-known/oauth-authorization-server,
 /.well-known/jwks.json, POST /oauth/token (client_credentials and the device flow), POST /oauth/device/code,
-GET|POST /activate (approve a device), POST /dev/mint (any claims, signed RS256 by the tenant's key) and
-POST /dev/rotate (a new signing key; the previous one stays published until the next rotation).
+GET|POST /activate (approve a device), POST /dev/mint and POST /dev/rotate.
+
+POST /dev/mint {"alg":"RS256","header":{...},"claims":{...}} signs any claims over a normal token's. alg is
+RS256 (default), RS384, RS512, PS256, PS384 or PS512 with the current RSA key, or ES256 with the P-256 key of
+--ec-key; the header says the alg and kid used unless "header" overrides them (a forgery: signing never
+follows the header). A null value removes a claim or header entry.
+
+POST /dev/rotate (empty body or {}) makes a new signing key; the previous one stays published until the next
+rotation. POST /dev/rotate {"prepublish":true} first publishes the next key without signing with it, as Auth0
+does; the following plain rotation promotes it. The JWKS then holds at most the previous, current and next
+keys. The answer is {"kid":"<signing kid>","published":[...],"next":"<staged kid>"}.
+
+The JWKS publishes RSA-2048 keys (RS256) and, with --ec-key, one P-256 key (ES256) that only /dev/mint uses;
+each key carries x5c (a self-signed certificate) and x5t, as Auth0's do. Kids are RFC 7638 thumbprints.
 
 --issuer is written into every token's iss and into discovery; endpoint URLs in discovery follow the Host the
 request came in on, so one tenant serves http://tenant:4000/ inside docker compose and http://localhost:4000/
-from the host. Without --config the contract's built-in default applies (clients quickstart-read/read-secret,
+from the host. Behind a reverse proxy, --trust-proxy makes them follow X-Forwarded-Proto and X-Forwarded-Host
+(ignored otherwise). Without --config the contract's built-in default applies (clients quickstart-read/read-secret,
 quickstart-write, quickstart-readwrite, quickstart-noscope, the public client cli, the user alice). Without
 --key-file the keys live in memory and change at every start.
 
-Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 2 on a bad flag, config file, key file or address.`,
+--tls serves HTTPS (TLS 1.2 or later) with a CA made at every start and a server certificate it signs for
+--tls-hosts; the CA certificate is written to --tls-ca for clients to trust (curl --cacert, SSL_CERT_FILE). The
+default issuer becomes https://localhost:4000/. --tls-cert and --tls-key serve your own certificate instead
+(they imply --tls; no CA is written).
+
+Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 2 on a bad flag, config file, key file, certificate or
+address.`,
 		Args: cobra.NoArgs,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.addr, "addr", "127.0.0.1:4000", "`HOST:PORT` to listen on")
-	f.StringVar(&o.issuer, "issuer", "http://localhost:4000/", "public issuer `URL` written into iss and discovery")
+	f.StringVar(&o.issuer, "issuer", "http://localhost:4000/", "public issuer `URL` written into iss and discovery (with --tls: https://localhost:4000/)")
 	f.StringVar(&o.config, "config", "", "YAML `FILE` of APIs, clients and users (default: the built-in default)")
 	f.StringVar(&o.keyFile, "key-file", "", "PEM `FILE` keeping the signing keys across restarts (created if missing)")
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return a.runTenant(cmd.Context(), o) }
+	f.BoolVar(&o.ecKey, "ec-key", false, "also publish a P-256 key, for /dev/mint {\"alg\":\"ES256\"} (kept in --key-file)")
+	f.BoolVar(&o.trustProxy, "trust-proxy", false, "discovery URLs follow X-Forwarded-Proto/X-Forwarded-Host (only behind a proxy that sets them)")
+	f.BoolVar(&o.tls, "tls", false, "serve HTTPS with a CA made at start (see --tls-hosts, --tls-ca)")
+	f.StringVar(&o.tlsHosts, "tls-hosts", tenant.DefaultTLSHosts, "comma-separated DNS `NAMES` and IPs of the --tls server certificate")
+	f.StringVar(&o.tlsCA, "tls-ca", "", "`FILE` to write the --tls CA certificate to, PEM (default: "+tenant.CAFileName+
+		" beside --key-file, or in the working directory)")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "PEM certificate `FILE` to serve HTTPS with, instead of a generated one (with --tls-key)")
+	f.StringVar(&o.tlsKey, "tls-key", "", "PEM private key `FILE` of --tls-cert")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		changed := func(name string) bool { return cmd.Flags().Changed(name) }
+		return a.runTenant(cmd.Context(), o, changed)
+	}
 	return cmd
 }
 
-func (a *app) runTenant(ctx context.Context, o *tenantOptions) error {
+// tenantTLS checks the TLS flags and returns the server configuration (nil without TLS) and, for a generated CA,
+// the certificate to write and where.
+func tenantTLS(o *tenantOptions, changed func(string) bool) (cfg *tls.Config, caFile string, caPEM []byte, err error) {
+	own := o.tlsCert != "" || o.tlsKey != ""
+	switch {
+	case !o.tls && !own:
+		for _, name := range []string{"tls-hosts", "tls-ca"} {
+			if changed(name) {
+				return nil, "", nil, usageErrorf("--%s needs --tls", name)
+			}
+		}
+		return nil, "", nil, nil
+	case own && (o.tlsCert == "" || o.tlsKey == ""):
+		return nil, "", nil, usageErrorf("--tls-cert and --tls-key go together: give both")
+	case own:
+		for _, name := range []string{"tls-hosts", "tls-ca"} {
+			if changed(name) {
+				return nil, "", nil, usageErrorf("--%s applies to the generated certificate only; drop it with --tls-cert/--tls-key", name)
+			}
+		}
+		cert, err := tenant.LoadTLSCertificate(o.tlsCert, o.tlsKey)
+		if err != nil {
+			return nil, "", nil, usageErrorf("bad --tls-cert/--tls-key: %w", err)
+		}
+		return tenant.ServerTLSConfig(cert), "", nil, nil
+	}
+	hosts, err := tenant.ParseTLSHosts(o.tlsHosts)
+	if err != nil {
+		return nil, "", nil, usageErrorf("bad --tls-hosts: %w", err)
+	}
+	dev, err := tenant.NewDevTLS(hosts)
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("--tls: %w", err)
+	}
+	caFile = o.tlsCA
+	if caFile == "" {
+		caFile = tenant.DefaultCAFile(o.keyFile)
+	}
+	return tenant.ServerTLSConfig(dev.Certificate), caFile, dev.CAPEM, nil
+}
+
+func (a *app) runTenant(ctx context.Context, o *tenantOptions, changed func(string) bool) error {
+	tlsCfg, caFile, caPEM, err := tenantTLS(o, changed)
+	if err != nil {
+		return err
+	}
+	if tlsCfg != nil && !changed("issuer") {
+		o.issuer = "https://localhost:4000/"
+	}
 	issuer, err := tenant.NormalizeIssuer(o.issuer)
 	if err != nil {
 		return usageErrorf("%w", err)
@@ -69,7 +152,7 @@ func (a *app) runTenant(ctx context.Context, o *tenantOptions) error {
 	}
 	handler := slog.NewTextHandler(a.stderr, nil)
 	log := slog.New(handler)
-	t, err := tenant.New(cfg, tenant.Options{Issuer: issuer, KeyFile: o.keyFile, Logger: log})
+	t, err := tenant.New(cfg, tenant.Options{Issuer: issuer, KeyFile: o.keyFile, ECKey: o.ecKey, TrustProxy: o.trustProxy, Logger: log})
 	if err != nil {
 		return usageErrorf("%w", err)
 	}
@@ -85,14 +168,28 @@ func (a *app) runTenant(ctx context.Context, o *tenantOptions) error {
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
+		TLSConfig:         tlsCfg,
 	}
 	keys := o.keyFile
 	if keys == "" {
 		keys = "in memory (new keys at every start; use --key-file to keep them)"
 	}
 	log.Warn("STAND-IN TENANT FOR DEVELOPMENT AND TESTS ONLY: anyone who can reach it can mint tokens; never expose it")
-	log.Info("tenant listening", "addr", ln.Addr().String(), "issuer", issuer, "config", source, "keys", keys)
-	base := "http://" + ln.Addr().String()
+	scheme := "http"
+	if tlsCfg != nil {
+		scheme = "https"
+	}
+	if caFile != "" {
+		// Written once the address is ours and before the listening line, so whoever waits for that line can
+		// read it.
+		if err := tenant.WriteCAFile(caFile, caPEM); err != nil {
+			_ = ln.Close()
+			return usageErrorf("cannot write --tls-ca: %w", err)
+		}
+		log.Info("TLS CA certificate written; trust it to reach the tenant over https", "file", caFile)
+	}
+	log.Info("tenant listening", "addr", ln.Addr().String(), "scheme", scheme, "issuer", issuer, "config", source, "keys", keys)
+	base := scheme + "://" + ln.Addr().String()
 	for _, ep := range []struct{ name, path string }{
 		{"discovery", tenant.PathOpenIDConfiguration},
 		{"jwks", tenant.PathJWKS},
@@ -106,7 +203,13 @@ func (a *app) runTenant(ctx context.Context, o *tenantOptions) error {
 	}
 
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() {
+		if tlsCfg != nil {
+			served <- srv.ServeTLS(ln, "", "") // the certificate is in srv.TLSConfig
+			return
+		}
+		served <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-served:
 		return fmt.Errorf("tenant stopped serving: %w", err)

@@ -3,7 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
+	"errors"
 	"net/http"
 	"net/url"
 	"os"
@@ -13,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tokencheck/tokencheck/pkg/tenant"
 )
 
 // tenantSyncBuffer is an io.Writer safe to read while the tenant command still logs into it.
@@ -155,5 +161,240 @@ func TestTenantCLIServesAndShutsDown(t *testing.T) {
 	}
 	if strings.Contains(out, "read-secret") {
 		t.Error("the log contains a client secret")
+	}
+}
+
+// startTenantCLI runs `client tenant args...` until the test ends and returns the address it listens on; stop
+// shuts it down as SIGINT does and returns its exit code.
+func startTenantCLI(t *testing.T, args ...string) (addr string, stderr *tenantSyncBuffer, stop func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr = &tenantSyncBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- runTenantCLI(ctx, stderr, append([]string{"--addr", "127.0.0.1:0"}, args...)...) }()
+	exited := -1
+	stop = func() int {
+		if exited >= 0 {
+			return exited
+		}
+		cancel()
+		select {
+		case exited = <-done:
+		case <-time.After(15 * time.Second):
+			t.Fatal("tenant did not shut down")
+		}
+		return exited
+	}
+	t.Cleanup(func() { stop() })
+	addrRE := regexp.MustCompile(`msg="tenant listening" addr=(127\.0\.0\.1:\d+)`)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
+			return m[1], stderr, stop
+		}
+		select {
+		case exited = <-done:
+			t.Fatalf("tenant exited %d before listening:\n%s", exited, stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tenant did not log its address:\n%s", stderr.String())
+		}
+	}
+}
+
+// getJSON GETs url with hc and decodes the JSON object answered.
+func getJSON(t *testing.T, hc *http.Client, url string, header http.Header) (map[string]any, error) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d (%v)", url, resp.StatusCode, err)
+	}
+	return m, nil
+}
+
+// trusting is an HTTP client that trusts only the PEM certificates in caFile ("" : trusts nothing).
+func trusting(t *testing.T, caFile string) *http.Client {
+	t.Helper()
+	roots := x509.NewCertPool()
+	if caFile != "" {
+		data, err := os.ReadFile(caFile)
+		if err != nil {
+			t.Fatalf("CA file: %v", err)
+		}
+		if !roots.AppendCertsFromPEM(data) {
+			t.Fatalf("%s holds no PEM certificate", caFile)
+		}
+	}
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+	}}
+}
+
+func TestTenantCLITLS(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	addr, stderr, stop := startTenantCLI(t, "--tls", "--ec-key", "--key-file", filepath.Join(dir, "keys.pem"))
+	caFile := filepath.Join(dir, "tenant-ca.pem") // the default: beside --key-file
+	if fi, err := os.Stat(caFile); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Fatalf("CA file: %v %v, want mode 0644", fi, err)
+	}
+	base := "https://" + addr
+
+	disc, err := getJSON(t, trusting(t, caFile), base+"/.well-known/openid-configuration", nil)
+	if err != nil {
+		t.Fatalf("discovery over https with the written CA: %v", err)
+	}
+	if disc["issuer"] != "https://localhost:4000/" || disc["token_endpoint"] != base+"/oauth/token" {
+		t.Fatalf("discovery %v: want the https default issuer and https endpoints", disc)
+	}
+	if _, err := getJSON(t, trusting(t, ""), base+"/.well-known/openid-configuration", nil); err == nil ||
+		!strings.Contains(err.Error(), "certificate signed by unknown authority") {
+		t.Fatalf("a client without the CA: %v; want an unknown-authority error", err)
+	}
+	// --ec-key reached the tenant: an EC key is published.
+	jwks, err := getJSON(t, trusting(t, caFile), base+"/.well-known/jwks.json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ktys []string
+	for _, k := range jwks["keys"].([]any) {
+		ktys = append(ktys, k.(map[string]any)["kty"].(string))
+	}
+	if strings.Join(ktys, ",") != "RSA,EC" {
+		t.Fatalf("JWKS key types %v, want RSA,EC", ktys)
+	}
+	if code := stop(); code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, stderr.String())
+	}
+	for _, w := range []string{"scheme=https", "file=" + caFile, "url=" + base + "/dev/mint"} {
+		if !strings.Contains(stderr.String(), w) {
+			t.Errorf("log does not contain %q:\n%s", w, stderr.String())
+		}
+	}
+	if strings.Contains(stderr.String(), "PRIVATE KEY") {
+		t.Error("the log contains a private key")
+	}
+}
+
+func TestTenantCLIOwnCertificate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	dev, err := tenant.NewDevTLS([]string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(dev.Certificate.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile, caFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "ca.pem")
+	for file, data := range map[string][]byte{
+		certFile: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: dev.Certificate.Certificate[0]}),
+		keyFile:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+		caFile:   dev.CAPEM,
+	} {
+		if err := os.WriteFile(file, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addr, _, _ := startTenantCLI(t, "--tls-cert", certFile, "--tls-key", keyFile, "--issuer", "https://tenant.example/",
+		"--key-file", filepath.Join(dir, "keys.pem"))
+	disc, err := getJSON(t, trusting(t, caFile), "https://"+addr+"/.well-known/openid-configuration", nil)
+	if err != nil {
+		t.Fatalf("discovery over https with the given certificate: %v", err)
+	}
+	if disc["issuer"] != "https://tenant.example/" {
+		t.Fatalf("issuer %v: an explicit --issuer wins", disc["issuer"])
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tenant-ca.pem")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a CA file was written with --tls-cert: %v", err)
+	}
+}
+
+func TestTenantCLITrustProxy(t *testing.T) {
+	t.Parallel()
+	fwd := http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"tenant.example"}}
+	tests := []struct {
+		name string
+		args []string
+		want func(addr string) string
+	}{
+		{"--trust-proxy follows X-Forwarded-*", []string{"--trust-proxy"}, func(string) string { return "https://tenant.example/oauth/token" }},
+		{"without it they are ignored", nil, func(addr string) string { return "http://" + addr + "/oauth/token" }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			addr, _, _ := startTenantCLI(t, tc.args...)
+			disc, err := getJSON(t, &http.Client{Timeout: 5 * time.Second}, "http://"+addr+"/.well-known/openid-configuration", fwd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if disc["token_endpoint"] != tc.want(addr) {
+				t.Fatalf("token_endpoint %v, want %s", disc["token_endpoint"], tc.want(addr))
+			}
+		})
+	}
+}
+
+func TestTenantCLITLSRejects(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys.pem")
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"hosts without tls", []string{"--tls-hosts", "a.example"}, []string{"--tls-hosts needs --tls"}},
+		{"ca without tls", []string{"--tls-ca", filepath.Join(dir, "ca.pem")}, []string{"--tls-ca needs --tls"}},
+		{"cert without key", []string{"--tls-cert", filepath.Join(dir, "c.pem")}, []string{"--tls-cert and --tls-key go together"}},
+		{"key without cert", []string{"--tls", "--tls-key", filepath.Join(dir, "k.pem")}, []string{"--tls-cert and --tls-key go together"}},
+		{"ca with own cert", []string{"--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-ca", "ca.pem"}, []string{"--tls-ca applies to the generated certificate only"}},
+		{"missing cert files", []string{"--tls-cert", filepath.Join(dir, "c.pem"), "--tls-key", filepath.Join(dir, "k.pem")}, []string{"bad --tls-cert/--tls-key", "c.pem"}},
+		{"bad host", []string{"--tls", "--tls-hosts", "localhost,bad host", "--key-file", keys}, []string{"bad --tls-hosts", `"bad host"`}},
+		{"empty hosts", []string{"--tls", "--tls-hosts", " , ", "--key-file", keys}, []string{"bad --tls-hosts", "empty"}},
+		{"unwritable CA file", []string{"--tls", "--tls-ca", filepath.Join(dir, "missing", "ca.pem"), "--key-file", keys}, []string{"cannot write --tls-ca", "missing"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr tenantSyncBuffer
+			code := runTenantCLI(context.Background(), &stderr, append([]string{"--addr", "127.0.0.1:0"}, tc.args...)...)
+			if code != exitCannotGo {
+				t.Fatalf("exit %d, want 2; stderr:\n%s", code, stderr.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr does not name %q:\n%s", w, stderr.String())
+				}
+			}
+		})
+	}
+}
+
+func TestTenantCLIHelp(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &out, getenv: func(string) string { return "" }}
+	if code := a.run(context.Background(), []string{"tenant", "--help"}); code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, out.String())
+	}
+	for _, w := range []string{"--ec-key", "--trust-proxy", "--tls", "--tls-hosts", "--tls-ca", "--tls-cert", "--tls-key",
+		`{"alg":"RS256","header":{...},"claims":{...}}`, `{"prepublish":true}`, "PS512", "ES256", "x5c", "localhost,127.0.0.1,tenant"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("help does not mention %q", w)
+		}
 	}
 }

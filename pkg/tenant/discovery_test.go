@@ -86,7 +86,7 @@ func TestJWKS(t *testing.T) {
 		t.Fatalf("%d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	var set struct {
-		Keys []map[string]string `json:"keys"`
+		Keys []map[string]any `json:"keys"` // any: x5c is an array
 	}
 	if err := json.Unmarshal(raw, &set); err != nil {
 		t.Fatal(err)
@@ -95,10 +95,64 @@ func TestJWKS(t *testing.T) {
 		t.Fatalf("%d keys, want 1", len(set.Keys))
 	}
 	k := set.Keys[0]
-	if k["kty"] != "RSA" || k["use"] != "sig" || k["alg"] != "RS256" || k["kid"] != f.tenant.keys.current().kid || k["e"] != "AQAB" || len(k["n"]) != 342 {
+	n, _ := k["n"].(string)
+	if k["kty"] != "RSA" || k["use"] != "sig" || k["alg"] != "RS256" || k["kid"] != f.tenant.keys.current().kid || k["e"] != "AQAB" || len(n) != 342 {
 		t.Fatalf("key %v", k)
 	}
 	if _, private := k["d"]; private {
 		t.Fatal("JWKS publishes a private exponent")
+	}
+}
+
+// TestDiscoveryTrustProxy checks X-Forwarded-Proto/Host shape endpoint URLs only with TrustProxy, and that the
+// issuer never follows them.
+func TestDiscoveryTrustProxy(t *testing.T) {
+	t.Parallel()
+	trusting := start(t, nil, Options{TrustProxy: true})
+	plain := start(t, nil, Options{})
+	tests := []struct {
+		name  string
+		f     *fixture
+		proto string
+		host  string
+		want  string // base URL; "" means the fixture's own URL
+	}{
+		{"ignored without trust-proxy", plain, "https", "proxy.example", ""},
+		{"ignored without trust-proxy, host only", plain, "", "proxy.example:8443", ""},
+		{"both", trusting, "https", "proxy.example", "https://proxy.example/"},
+		{"proto only", trusting, "https", "", "https://" + trusting.srv.Listener.Addr().String() + "/"},
+		{"host only", trusting, "", "proxy.example:8443", "http://proxy.example:8443/"},
+		{"first of each list", trusting, "https, http", "a.example, b.example", "https://a.example/"},
+		{"upper-case proto", trusting, "HTTPS", "a.example", "https://a.example/"},
+		{"unknown proto ignored", trusting, "ftp", "a.example", "http://a.example/"},
+		{"malformed host ignored", trusting, "https", "evil.example/path?", "https://" + trusting.srv.Listener.Addr().String() + "/"},
+		{"host with userinfo ignored", trusting, "", "user@evil.example", ""},
+		{"none sent", trusting, "", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			if tc.proto != "" {
+				h.Set("X-Forwarded-Proto", tc.proto)
+			}
+			if tc.host != "" {
+				h.Set("X-Forwarded-Host", tc.host)
+			}
+			resp, raw := tc.f.do(http.MethodGet, PathOpenIDConfiguration, "", "", h)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%d %s", resp.StatusCode, raw)
+			}
+			d := decodeObject(t, raw)
+			want := tc.want
+			if want == "" {
+				want = tc.f.srv.URL + "/"
+			}
+			if d["jwks_uri"] != want+".well-known/jwks.json" || d["token_endpoint"] != want+"oauth/token" || d["mint_endpoint"] != want+"dev/mint" {
+				t.Errorf("endpoints %v, %v, %v; want them under %s", d["jwks_uri"], d["token_endpoint"], d["mint_endpoint"], want)
+			}
+			if d["issuer"] != tc.f.issuer {
+				t.Errorf("issuer %v follows the request, want %s", d["issuer"], tc.f.issuer)
+			}
+		})
 	}
 }

@@ -58,10 +58,11 @@ func FuzzTokenEndpoint(f *testing.F) {
 // FuzzMint feeds /dev/mint arbitrary bodies: the answer is a token or a JSON 4xx, never a 5xx or a panic.
 func FuzzMint(f *testing.F) {
 	for _, s := range []string{``, `{}`, `{"claims":{"exp":1e400}}`, `{"header":{"alg":null,"kid":[1,{"a":null}]},"claims":{"sub":"\u0000"}}`,
-		`{"claims":{"n":123456789012345678901234567890}}`, `{"claims":null}`, `[]`, `{"claims":{}} x`} {
+		`{"claims":{"n":123456789012345678901234567890}}`, `{"claims":null}`, `[]`, `{"claims":{}} x`,
+		`{"alg":"ES256","header":{"alg":"RS256"}}`, `{"alg":"PS512","claims":{"exp":"x"}}`, `{"alg":"HS256"}`, `{"alg":null}`} {
 		f.Add(s)
 	}
-	ten, err := New(DefaultConfig(), Options{Issuer: "http://localhost:4000/"})
+	ten, err := New(DefaultConfig(), Options{Issuer: "http://localhost:4000/", ECKey: true})
 	if err != nil {
 		f.Fatal(err)
 	}

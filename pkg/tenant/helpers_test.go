@@ -3,6 +3,7 @@ package tenant
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -167,4 +169,76 @@ func header(t *testing.T, token string) map[string]any {
 		t.Fatalf("parse header: %v", err)
 	}
 	return tok.Header
+}
+
+// servedJWKS fetches the JWKS and parses every key with jwkset, which also checks that x5c's certificate holds the
+// key and that x5t is its thumbprint: an independent reading of what the tenant publishes.
+func (f *fixture) servedJWKS() (map[string]jwkset.JWK, []map[string]any) {
+	f.t.Helper()
+	resp, raw := f.do(http.MethodGet, PathJWKS, "", "", nil)
+	if resp.StatusCode != http.StatusOK {
+		f.t.Fatalf("JWKS: %d", resp.StatusCode)
+	}
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(raw, &set); err != nil {
+		f.t.Fatalf("JWKS is not JSON: %v", err)
+	}
+	byKid := make(map[string]jwkset.JWK, len(set.Keys))
+	members := make([]map[string]any, 0, len(set.Keys))
+	for _, k := range set.Keys {
+		j, err := jwkset.NewJWKFromRawJSON(k, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
+		if err != nil {
+			f.t.Fatalf("JWK %s does not validate: %v", k, err)
+		}
+		byKid[j.Marshal().KID] = j
+		var m map[string]any
+		if err := json.Unmarshal(k, &m); err != nil {
+			f.t.Fatal(err)
+		}
+		members = append(members, m)
+	}
+	return byKid, members
+}
+
+// verifyAlg checks token with golang-jwt v5 alone: alg is the only accepted method, the key is the JWKS key its kid
+// names, and iss, aud and exp are checked as verify does.
+func (f *fixture) verifyAlg(token, alg string) (jwt.MapClaims, error) {
+	f.t.Helper()
+	keys, _ := f.servedJWKS()
+	claims := jwt.MapClaims{}
+	_, err := jwt.ParseWithClaims(token, claims, func(tok *jwt.Token) (any, error) {
+		kid, _ := tok.Header["kid"].(string)
+		k, ok := keys[kid]
+		if !ok {
+			return nil, fmt.Errorf("kid %q is not in the JWKS", kid)
+		}
+		return k.Key(), nil
+	}, jwt.WithValidMethods([]string{alg}), jwt.WithIssuer(f.issuer), jwt.WithAudience(testAudience), jwt.WithExpirationRequired())
+	return claims, err
+}
+
+// rotate posts body to /dev/rotate and returns the decoded answer, failing the test unless it is 200.
+func (f *fixture) rotate(body string) map[string]any {
+	f.t.Helper()
+	ct := ""
+	if body != "" {
+		ct = "application/json"
+	}
+	resp, raw := f.do(http.MethodPost, PathRotate, ct, body, nil)
+	if resp.StatusCode != http.StatusOK {
+		f.t.Fatalf("rotate %s: %d %s", body, resp.StatusCode, raw)
+	}
+	return decodeObject(f.t, raw)
+}
+
+// kidsOf lists the kid of every JWKS entry, in order.
+func kidsOf(members []map[string]any) []string {
+	kids := make([]string, 0, len(members))
+	for _, m := range members {
+		kid, _ := m["kid"].(string)
+		kids = append(kids, kid)
+	}
+	return kids
 }

@@ -1,78 +1,105 @@
 package tenant
 
 import (
-	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
 	"math/big"
 	"os"
-	"path/filepath"
 	"sync"
 )
 
 // keyBits is the RSA modulus size of every key the tenant creates, as Auth0's tenants use.
 const keyBits = 2048
 
-// maxPublished is how many keys the JWKS shows: the signing key and the one it replaced, so tokens signed before a
-// rotation keep validating until the next one.
+// maxPublished is how many RSA keys have signed and stay in the JWKS: the signing key and the one it replaced, so
+// tokens signed before a rotation keep validating until the next one. A staged next key comes on top of these.
 const maxPublished = 2
 
-// signingKey is one RSA key and its kid (the RFC 7638 thumbprint of its public part).
+// signingKey is one RSA key, its kid (the RFC 7638 thumbprint of its public part) and the self-signed certificate
+// the JWKS publishes as x5c.
 type signingKey struct {
 	kid  string
 	priv *rsa.PrivateKey
+	cert []byte // DER, made once when the key is created or loaded
 }
 
-// keyStore holds the published keys, oldest first; the last one signs. With a file it survives restarts.
+// ecKey is the tenant's P-256 key (--ec-key): it signs ES256 tokens minted on request, never /oauth/token's.
+type ecKey struct {
+	kid  string
+	priv *ecdsa.PrivateKey
+	cert []byte // DER, made once when the key is created or loaded
+}
+
+// keySet is everything the key file holds; the store swaps whole sets so readers never see half a rotation.
+type keySet struct {
+	keys []signingKey // RSA keys that signed, oldest first; the last one signs
+	next *signingKey  // staged: published before it signs, as Auth0 does
+	ec   *ecKey       // kept in the file even when the tenant runs without Options.ECKey, so toggling it loses nothing
+}
+
+// keyStore holds the published keys. With a file they survive restarts.
 type keyStore struct {
-	file string // "" keeps keys in memory only
+	file      string // "" keeps keys in memory only
+	ecEnabled bool   // publish and sign with set.ec
 
-	rotateMu sync.Mutex // serialises rotations so the file and memory agree on the order
+	rotateMu sync.Mutex // serialises changes so the file and memory agree on the order
 	mu       sync.RWMutex
-	keys     []signingKey
+	set      keySet
 }
 
-// openKeyStore loads the keys in file, creating it with a fresh key when it does not exist; file "" means memory.
-func openKeyStore(file string) (*keyStore, error) {
-	s := &keyStore{file: file}
-	if file == "" {
-		k, err := newSigningKey()
-		if err != nil {
-			return nil, err
-		}
-		s.keys = []signingKey{k}
-		return s, nil
+// openKeyStore is loadKeyStore without an EC key, the tenant's default.
+func openKeyStore(file string) (*keyStore, error) { return loadKeyStore(file, false) }
+
+// loadKeyStore loads the keys in file, creating it with a fresh key when it does not exist; file "" means memory.
+// withEC adds a P-256 key (created and persisted if the file has none).
+func loadKeyStore(file string, withEC bool) (*keyStore, error) {
+	s := &keyStore{file: file, ecEnabled: withEC}
+	var (
+		set   keySet
+		dirty bool // set differs from the file, which must be written before anything is signed
+		data  []byte
+		err   error
+	)
+	if file != "" {
+		data, err = os.ReadFile(file) //nolint:gosec // the operator names the key file on purpose
 	}
-	data, err := os.ReadFile(file) //nolint:gosec // the operator names the key file on purpose
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case file == "" || errors.Is(err, fs.ErrNotExist):
 		k, err := newSigningKey()
 		if err != nil {
 			return nil, err
 		}
-		s.keys = []signingKey{k}
-		if err := s.persist(s.keys); err != nil {
-			return nil, err
-		}
-		return s, nil
+		set.keys, dirty = []signingKey{k}, file != ""
 	case err != nil:
 		return nil, fmt.Errorf("read key file (--key-file) %s: %w", file, err)
+	default:
+		if set, err = decodeKeys(data); err != nil {
+			return nil, fmt.Errorf("key file (--key-file) %s is not usable: %w; fix it, or move it away to start with new keys", file, err)
+		}
+		if len(set.keys) > maxPublished {
+			set.keys = set.keys[len(set.keys)-maxPublished:]
+		}
 	}
-	keys, err := decodeKeys(data)
-	if err != nil {
-		return nil, fmt.Errorf("key file (--key-file) %s is not usable: %w; fix it, or move it away to start with new keys", file, err)
+	if withEC && set.ec == nil {
+		k, err := newECKey()
+		if err != nil {
+			return nil, err
+		}
+		set.ec, dirty = &k, dirty || file != ""
 	}
-	if len(keys) > maxPublished {
-		keys = keys[len(keys)-maxPublished:]
+	if dirty {
+		if err := s.persist(set); err != nil {
+			return nil, err
+		}
 	}
-	s.keys = keys
+	s.set = set
 	return s, nil
 }
 
@@ -81,133 +108,169 @@ func newSigningKey() (signingKey, error) {
 	if err != nil {
 		return signingKey{}, fmt.Errorf("generate RSA key: %w", err)
 	}
-	return signingKey{kid: thumbprint(&priv.PublicKey), priv: priv}, nil
+	return rsaSigningKey(priv)
 }
 
-// current is the key that signs new tokens.
+// rsaSigningKey names priv by its thumbprint and makes its certificate.
+func rsaSigningKey(priv *rsa.PrivateKey) (signingKey, error) {
+	kid := thumbprint(&priv.PublicKey)
+	cert, err := selfSignedCert(priv, kid)
+	if err != nil {
+		return signingKey{}, err
+	}
+	return signingKey{kid: kid, priv: priv, cert: cert}, nil
+}
+
+func newECKey() (ecKey, error) {
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return ecKey{}, fmt.Errorf("generate P-256 key: %w", err)
+	}
+	return p256Key(priv)
+}
+
+// p256Key names priv by its thumbprint and makes its certificate.
+func p256Key(priv *ecdsa.PrivateKey) (ecKey, error) {
+	kid, err := ecThumbprint(&priv.PublicKey)
+	if err != nil {
+		return ecKey{}, err
+	}
+	cert, err := selfSignedCert(priv, kid)
+	if err != nil {
+		return ecKey{}, err
+	}
+	return ecKey{kid: kid, priv: priv, cert: cert}, nil
+}
+
+// snapshot is the current key set; its slices are never modified in place.
+func (s *keyStore) snapshot() keySet {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.set
+}
+
+// current is the RSA key that signs new tokens.
 func (s *keyStore) current() signingKey {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.keys[len(s.keys)-1]
+	set := s.snapshot()
+	return set.keys[len(set.keys)-1]
 }
 
-// published are the keys the JWKS shows, oldest first.
-func (s *keyStore) published() []signingKey {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return append([]signingKey(nil), s.keys...)
+// published are the RSA keys the JWKS shows, oldest first: the previous and current signers, then a staged key.
+func (s *keyStore) published() []signingKey { return s.snapshot().published() }
+
+func (set keySet) published() []signingKey {
+	keys := append([]signingKey(nil), set.keys...)
+	if set.next != nil {
+		keys = append(keys, *set.next)
+	}
+	return keys
 }
 
-// rotate makes a new key the signing key, keeps the previous one published and drops older ones; with a key file
-// the new set is on disk before any token is signed with the new key.
+// staged is the next key, published but not yet signing, if /dev/rotate staged one.
+func (s *keyStore) staged() (signingKey, bool) {
+	set := s.snapshot()
+	if set.next == nil {
+		return signingKey{}, false
+	}
+	return *set.next, true
+}
+
+// ec is the P-256 key, if the tenant runs with one.
+func (s *keyStore) ec() (ecKey, bool) { return s.ecOf(s.snapshot()) }
+
+func (s *keyStore) ecOf(set keySet) (ecKey, bool) {
+	if !s.ecEnabled || set.ec == nil {
+		return ecKey{}, false
+	}
+	return *set.ec, true
+}
+
+// rotate makes the staged key the signing key, or a new key when none is staged; the previous signer stays
+// published and older ones are dropped. With a key file the new set is on disk before any token is signed with
+// the new key.
 func (s *keyStore) rotate() (signingKey, error) {
 	s.rotateMu.Lock()
 	defer s.rotateMu.Unlock()
+	set := s.snapshot()
+	var k signingKey
+	if set.next != nil {
+		k = *set.next
+	} else {
+		var err error
+		if k, err = newSigningKey(); err != nil {
+			return signingKey{}, err
+		}
+	}
+	keys := append(append([]signingKey(nil), set.keys...), k)
+	if len(keys) > maxPublished {
+		keys = keys[len(keys)-maxPublished:]
+	}
+	if err := s.replace(keySet{keys: keys, ec: set.ec}); err != nil {
+		return signingKey{}, err
+	}
+	return k, nil
+}
+
+// prepublish stages a new key: published in the JWKS at once, signing only after the next rotate, so verifiers
+// that cache the JWKS already know it when it starts signing. A key already staged is kept and returned, so a
+// repeated call never takes a published key back.
+func (s *keyStore) prepublish() (signingKey, error) {
+	s.rotateMu.Lock()
+	defer s.rotateMu.Unlock()
+	set := s.snapshot()
+	if set.next != nil {
+		return *set.next, nil
+	}
 	k, err := newSigningKey()
 	if err != nil {
 		return signingKey{}, err
 	}
-	next := append(s.published(), k)
-	if len(next) > maxPublished {
-		next = next[len(next)-maxPublished:]
+	set.next = &k
+	if err := s.replace(set); err != nil {
+		return signingKey{}, err
 	}
-	if s.file != "" {
-		if err := s.persist(next); err != nil {
-			return signingKey{}, err
-		}
-	}
-	s.mu.Lock()
-	s.keys = next
-	s.mu.Unlock()
 	return k, nil
 }
 
-// persist writes keys as PKCS#8 PEM blocks, oldest first.
-func (s *keyStore) persist(keys []signingKey) error {
-	var buf bytes.Buffer
+// replace writes set to the key file (if any), then makes it the one served. Callers hold rotateMu.
+func (s *keyStore) replace(set keySet) error {
+	if s.file != "" {
+		if err := s.persist(set); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	s.set = set
+	s.mu.Unlock()
+	return nil
+}
+
+// jwks is the public JSON Web Key of every published key: RSA oldest first, then the EC key.
+func (s *keyStore) jwks() []jwk { return s.jwksOf(s.snapshot()) }
+
+func (s *keyStore) jwksOf(set keySet) []jwk {
+	keys := set.published()
+	out := make([]jwk, 0, len(keys)+1)
 	for _, k := range keys {
-		der, err := x509.MarshalPKCS8PrivateKey(k.priv)
-		if err != nil {
-			return fmt.Errorf("encode key %s: %w", k.kid, err)
-		}
-		if err := pem.Encode(&buf, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
-			return fmt.Errorf("encode key %s: %w", k.kid, err)
-		}
+		out = append(out, k.jwk())
 	}
-	if err := writeFileAtomic(s.file, buf.Bytes()); err != nil {
-		return fmt.Errorf("write key file (--key-file) %s: %w", s.file, err)
+	if ec, ok := s.ecOf(set); ok {
+		out = append(out, ec.jwk())
 	}
-	return nil
+	return out
 }
 
-// decodeKeys parses the PEM blocks of a key file; anything else in it is an error, so a damaged file is noticed.
-func decodeKeys(data []byte) ([]signingKey, error) {
-	var keys []signingKey
-	rest := data
-	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		if block.Type != "PRIVATE KEY" {
-			return nil, fmt.Errorf("PEM block %d is %q, want \"PRIVATE KEY\" (PKCS#8)", len(keys)+1, block.Type)
-		}
-		parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("PEM block %d: %w", len(keys)+1, err)
-		}
-		priv, ok := parsed.(*rsa.PrivateKey)
-		if !ok {
-			return nil, fmt.Errorf("PEM block %d is a %T, want an RSA key", len(keys)+1, parsed)
-		}
-		if priv.N.BitLen() < keyBits {
-			return nil, fmt.Errorf("PEM block %d is a %d-bit RSA key, want at least %d bits", len(keys)+1, priv.N.BitLen(), keyBits)
-		}
-		keys = append(keys, signingKey{kid: thumbprint(&priv.PublicKey), priv: priv})
+// status is what /dev/rotate answers, read from one snapshot so a concurrent rotation cannot mix two states: the
+// signing kid, the published kids in JWKS order and the staged kid ("" if none).
+func (s *keyStore) status() (current string, published []string, next string) {
+	set := s.snapshot()
+	for _, k := range s.jwksOf(set) {
+		published = append(published, k.Kid)
 	}
-	switch {
-	case bytes.Contains(rest, []byte("-----BEGIN")):
-		return nil, fmt.Errorf("PEM block %d is incomplete (truncated?)", len(keys)+1)
-	case len(keys) == 0:
-		return nil, errors.New("no PEM \"PRIVATE KEY\" block found")
-	case len(bytes.TrimSpace(rest)) > 0:
-		return nil, fmt.Errorf("unexpected data after PEM block %d (edited?)", len(keys))
+	if set.next != nil {
+		next = set.next.kid
 	}
-	return keys, nil
-}
-
-// writeFileAtomic replaces path with data so that a crash at any point leaves either the old or the new content:
-// a temporary file in the same directory, written, synced and renamed over path, then the directory synced.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*") // mode 0600
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil { //nolint:gosec // the directory of the operator's key file
-		_ = d.Sync() // best effort: some filesystems cannot sync a directory
-		_ = d.Close()
-	}
-	return nil
+	return set.keys[len(set.keys)-1].kid, published, next
 }
 
 // thumbprint is the RFC 7638 JWK thumbprint of an RSA public key, base64url: a stable kid across restarts.
@@ -218,19 +281,53 @@ func thumbprint(pub *rsa.PublicKey) string {
 	return b64(sum[:])
 }
 
-// jwk is the public JSON Web Key of k as the JWKS publishes it.
+// ecThumbprint is the RFC 7638 thumbprint of a P-256 public key (crv, kty, x, y in that order).
+func ecThumbprint(pub *ecdsa.PublicKey) (string, error) {
+	x, y, err := ecCoordinates(pub)
+	if err != nil {
+		return "", err
+	}
+	canonical := `{"crv":"P-256","kty":"EC","x":"` + b64(x) + `","y":"` + b64(y) + `"}`
+	sum := sha256.Sum256([]byte(canonical))
+	return b64(sum[:]), nil
+}
+
+// ecCoordinates are x and y at the curve's full size (32 bytes for P-256), as RFC 7518 §6.2.1.2 requires.
+func ecCoordinates(pub *ecdsa.PublicKey) (x, y []byte, err error) {
+	raw, err := pub.Bytes() // 0x04 || x || y
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode EC public key: %w", err)
+	}
+	n := (len(raw) - 1) / 2
+	return raw[1 : 1+n], raw[1+n:], nil
+}
+
+// jwk is the public JSON Web Key of one key as the JWKS publishes it, with Auth0's members: x5c is the key's
+// self-signed certificate (standard base64 DER, RFC 7517 §4.7) and x5t its SHA-1 thumbprint (§4.8).
 type jwk struct {
-	Kty string `json:"kty"`
-	Use string `json:"use"`
-	Alg string `json:"alg"`
-	Kid string `json:"kid"`
-	N   string `json:"n"`
-	E   string `json:"e"`
+	Kty string   `json:"kty"`
+	Use string   `json:"use"`
+	Alg string   `json:"alg"`
+	Kid string   `json:"kid"`
+	N   string   `json:"n,omitempty"`
+	E   string   `json:"e,omitempty"`
+	Crv string   `json:"crv,omitempty"`
+	X   string   `json:"x,omitempty"`
+	Y   string   `json:"y,omitempty"`
+	X5C []string `json:"x5c"`
+	X5T string   `json:"x5t"`
 }
 
 func (k signingKey) jwk() jwk {
 	pub := k.priv.PublicKey
-	return jwk{Kty: "RSA", Use: "sig", Alg: "RS256", Kid: k.kid, N: b64(pub.N.Bytes()), E: b64(big.NewInt(int64(pub.E)).Bytes())}
+	return jwk{Kty: "RSA", Use: "sig", Alg: "RS256", Kid: k.kid, N: b64(pub.N.Bytes()), E: b64(big.NewInt(int64(pub.E)).Bytes()),
+		X5C: []string{base64.StdEncoding.EncodeToString(k.cert)}, X5T: certThumbprint(k.cert)}
+}
+
+func (k ecKey) jwk() jwk {
+	x, y, _ := ecCoordinates(&k.priv.PublicKey) // cannot fail: the same call named the key when it was loaded
+	return jwk{Kty: "EC", Use: "sig", Alg: "ES256", Kid: k.kid, Crv: "P-256", X: b64(x), Y: b64(y),
+		X5C: []string{base64.StdEncoding.EncodeToString(k.cert)}, X5T: certThumbprint(k.cert)}
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

@@ -1,12 +1,15 @@
 package tenant
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"math/big"
 	"net/http"
@@ -212,4 +215,284 @@ func b64decode(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeSt
 
 func rsaPublic(n []byte, e int) *rsa.PublicKey {
 	return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: e}
+}
+
+// TestPrepublishRotate walks Auth0's rotation: the next key is published before it signs, then promoted.
+func TestPrepublishRotate(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "keys.pem")
+	f := start(t, nil, Options{KeyFile: file, ECKey: true})
+	ec, _ := f.tenant.keys.ec()
+	first := f.tenant.keys.current().kid
+	before := f.clientToken("quickstart-read", "read-secret")
+
+	type want struct {
+		signer    string   // "" : unchanged from the step before
+		published []string // RSA kids in JWKS order ("first", "next1"… resolved below); the EC kid is always last
+		next      bool
+	}
+	kids := map[string]string{"first": first}
+	steps := []struct {
+		name, body string
+		save       string // name the signer after this step
+		saveNext   string // name the staged kid after this step
+		want       want
+	}{
+		{name: "prepublish", body: `{"prepublish":true}`, saveNext: "next1", want: want{signer: "first", published: []string{"first", "next1"}, next: true}},
+		{name: "prepublish again keeps the staged key", body: `{"prepublish":true}`, want: want{signer: "first", published: []string{"first", "next1"}, next: true}},
+		{name: "rotate promotes it", body: "", save: "next1", want: want{signer: "next1", published: []string{"first", "next1"}}},
+		{name: "prepublish over two signers", body: `{"prepublish":true}`, saveNext: "next2", want: want{signer: "next1", published: []string{"first", "next1", "next2"}, next: true}},
+		{name: "rotate with {} promotes and retires the first", body: `{}`, want: want{signer: "next2", published: []string{"next1", "next2"}}},
+		{name: "prepublish false is a plain rotation", body: `{"prepublish":false}`, save: "fresh", want: want{signer: "fresh", published: []string{"next2", "fresh"}}},
+	}
+	for _, st := range steps {
+		ans := f.rotate(st.body)
+		if st.saveNext != "" {
+			kids[st.saveNext], _ = ans["next"].(string)
+		}
+		if st.save != "" && kids[st.save] == "" {
+			kids[st.save], _ = ans["kid"].(string)
+		}
+		wantPub := make([]string, 0, len(st.want.published)+1)
+		for _, n := range st.want.published {
+			wantPub = append(wantPub, kids[n])
+		}
+		wantPub = append(wantPub, ec.kid)
+		got, _ := json.Marshal(ans["published"])
+		exp, _ := json.Marshal(wantPub)
+		if ans["kid"] != kids[st.want.signer] || string(got) != string(exp) {
+			t.Fatalf("%s: answer %v; want kid %s (%s), published %s", st.name, ans, st.want.signer, kids[st.want.signer], exp)
+		}
+		if next, has := ans["next"]; has != st.want.next || (has && next == "") {
+			t.Fatalf("%s: answer %v, want next present=%v", st.name, ans, st.want.next)
+		}
+		// The JWKS agrees with the answer, and nothing is signed by a staged key.
+		_, members := f.servedJWKS()
+		if jw, _ := json.Marshal(kidsOf(members)); string(jw) != string(exp) {
+			t.Fatalf("%s: JWKS kids %s, answer said %s", st.name, jw, exp)
+		}
+		tok := f.clientToken("quickstart-read", "read-secret")
+		if h := header(t, tok); h["kid"] != kids[st.want.signer] {
+			t.Fatalf("%s: token signed by %v, want %s", st.name, h["kid"], kids[st.want.signer])
+		}
+		f.mustVerify(tok)
+
+		// Persisted at every step: a restart serves the same JWKS and signs with the same key.
+		again, err := loadKeyStore(file, true)
+		if err != nil {
+			t.Fatalf("%s: reload: %v", st.name, err)
+		}
+		if jw, _ := json.Marshal(kidsOf(jwkMaps(again.jwks()))); string(jw) != string(exp) || again.current().kid != kids[st.want.signer] {
+			t.Fatalf("%s: after restart JWKS %s signer %s; want %s signer %s", st.name, jw, again.current().kid, exp, kids[st.want.signer])
+		}
+		if _, staged := again.staged(); staged != st.want.next {
+			t.Fatalf("%s: after restart staged=%v, want %v", st.name, staged, st.want.next)
+		}
+	}
+	if _, err := f.verify(before); err == nil {
+		t.Fatal("a token of the retired first key still verifies")
+	}
+}
+
+// TestPrepublishGoAPI checks Tenant.PrepublishKey and Tenant.Rotate do what the endpoint does, in memory.
+func TestPrepublishGoAPI(t *testing.T) {
+	t.Parallel()
+	f := start(t, nil, Options{})
+	next, err := f.tenant.PrepublishKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := f.tenant.PrepublishKey(); err != nil || again != next {
+		t.Fatalf("second PrepublishKey = %s, %v; want the staged %s", again, err, next)
+	}
+	if f.tenant.keys.current().kid == next {
+		t.Fatal("the staged key signs before the rotation")
+	}
+	if got, err := f.tenant.Rotate(); err != nil || got != next {
+		t.Fatalf("Rotate = %s, %v; want the staged %s", got, err, next)
+	}
+	if _, staged := f.tenant.keys.staged(); staged {
+		t.Fatal("a key is still staged after the rotation")
+	}
+}
+
+func TestRotateBadRequests(t *testing.T) {
+	t.Parallel()
+	f := start(t, nil, Options{})
+	kid := f.tenant.keys.current().kid
+	tests := []struct {
+		name, contentType, body string
+		status                  int
+	}{
+		{"unknown field", "application/json", `{"prepublished":true}`, 400},
+		{"not JSON", "application/json", `{`, 400},
+		{"wrong type", "application/json", `{"prepublish":"yes"}`, 400},
+		{"array", "application/json", `[]`, 400},
+		{"trailing data", "application/json", `{} {}`, 400},
+		{"form body", "application/x-www-form-urlencoded", "prepublish=true", 415},
+		{"huge", "application/json", `{"prepublish":true` + strings.Repeat(" ", maxRotateBytes) + `}`, 413},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, raw := f.do(http.MethodPost, PathRotate, tc.contentType, tc.body, nil)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("%d, want %d: %s", resp.StatusCode, tc.status, raw)
+			}
+			if body := decodeObject(t, raw); body["error"] != "invalid_request" {
+				t.Fatalf("body %v", body)
+			}
+		})
+	}
+	if _, staged := f.tenant.keys.staged(); staged || f.tenant.keys.current().kid != kid {
+		t.Fatal("a refused request changed the keys")
+	}
+	// An empty body stays a plain rotation whatever its Content-Type, as before bodies were read.
+	if resp, raw := f.do(http.MethodPost, PathRotate, "application/x-www-form-urlencoded", "", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("empty form body: %d %s", resp.StatusCode, raw)
+	}
+	if f.tenant.keys.current().kid == kid {
+		t.Fatal("an empty body did not rotate")
+	}
+}
+
+// TestKeyFileECKey checks the P-256 key's life in the key file: added to an old RSA-only file, kept across
+// restarts, kept but unpublished (even through a rotation) when the tenant runs without it, and the same key when
+// it runs with it again.
+func TestKeyFileECKey(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "keys.pem")
+	old, err := openKeyStore(file) // an RSA-only file, as earlier versions wrote it
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaKid := old.current().kid
+	withEC, err := loadKeyStore(file, true)
+	if err != nil {
+		t.Fatalf("an RSA-only file with an EC key asked for: %v", err)
+	}
+	ec, ok := withEC.ec()
+	if !ok || withEC.current().kid != rsaKid {
+		t.Fatalf("EC key %v, signer %s (want the file's %s)", ok, withEC.current().kid, rsaKid)
+	}
+	if n := strings.Count(readFile(t, file), "BEGIN PRIVATE KEY"); n != 2 {
+		t.Fatalf("%d keys in the file after adding the EC key, want 2", n)
+	}
+
+	steps := []struct {
+		name    string
+		withEC  bool
+		rotate  bool
+		wantPub func(signer string) []string
+	}{
+		{"restart with the EC key", true, false, func(s string) []string { return []string{s, ec.kid} }},
+		{"restart without it: kept, not published", false, false, func(s string) []string { return []string{s} }},
+		{"rotation without it", false, true, func(s string) []string { return []string{rsaKid, s} }},
+		{"and back: the same EC key", true, false, func(s string) []string { return []string{rsaKid, s, ec.kid} }},
+	}
+	for _, st := range steps {
+		ks, err := loadKeyStore(file, st.withEC)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if st.rotate {
+			if _, err := ks.rotate(); err != nil {
+				t.Fatalf("%s: %v", st.name, err)
+			}
+		}
+		got, _ := json.Marshal(kidsOf(jwkMaps(ks.jwks())))
+		want, _ := json.Marshal(st.wantPub(ks.current().kid))
+		if string(got) != string(want) {
+			t.Fatalf("%s: published %s, want %s", st.name, got, want)
+		}
+		if _, ok := ks.ec(); ok != st.withEC {
+			t.Fatalf("%s: EC key usable = %v, want %v", st.name, ok, st.withEC)
+		}
+	}
+}
+
+// TestKeyFileNewFormatErrors covers what only the new format can get wrong.
+func TestKeyFileNewFormatErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	rsaBlock := func(headers map[string]string) []byte {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, _ := x509.MarshalPKCS8PrivateKey(k)
+		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Headers: headers, Bytes: der})
+	}
+	ecBlock := func(curve elliptic.Curve, headers map[string]string) []byte {
+		k, err := ecdsa.GenerateKey(curve, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, _ := x509.MarshalPKCS8PrivateKey(k)
+		return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Headers: headers, Bytes: der})
+	}
+	next := map[string]string{roleHeader: roleNext}
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	signer := rsaBlock(nil)
+	tests := map[string]struct {
+		content []byte
+		want    string
+	}{
+		"two staged keys":   {cat(signer, rsaBlock(next), rsaBlock(next)), "second staged key"},
+		"only a staged key": {rsaBlock(next), "only RSA key is the staged"},
+		"staged EC key":     {cat(signer, ecBlock(elliptic.P256(), next)), "only an RSA key can be staged"},
+		"two EC keys":       {cat(signer, ecBlock(elliptic.P256(), nil), ecBlock(elliptic.P256(), nil)), "second P-256 key"},
+		"P-384 key":         {cat(signer, ecBlock(elliptic.P384(), nil)), "EC key on P-384"},
+		"unknown role":      {rsaBlock(map[string]string{roleHeader: "previous"}), `unexpected PEM header "Tokencheck-Role"`},
+		"unknown header":    {rsaBlock(map[string]string{"Proc-Type": "4,ENCRYPTED"}), `unexpected PEM header "Proc-Type"`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".pem")
+			if err := os.WriteFile(file, tc.content, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := New(DefaultConfig(), Options{Issuer: "http://localhost:4000/", KeyFile: file, ECKey: true})
+			if err == nil || !strings.Contains(err.Error(), file) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("New: %v; want an error naming %s and %q", err, file, tc.want)
+			}
+		})
+	}
+	// And the well-formed new format reads: signer, staged, EC.
+	file := filepath.Join(dir, "good.pem")
+	if err := os.WriteFile(file, cat(signer, rsaBlock(next), ecBlock(elliptic.P256(), nil)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ks, err := loadKeyStore(file, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, staged := ks.staged(); !staged || len(ks.published()) != 2 {
+		t.Fatal("staged key not read back")
+	}
+	if _, ok := ks.ec(); !ok {
+		t.Fatal("EC key not read back")
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// jwkMaps turns the store's JWKs into the maps kidsOf reads.
+func jwkMaps(keys []jwk) []map[string]any {
+	out := make([]map[string]any, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, map[string]any{"kid": k.Kid})
+	}
+	return out
+}
+
+func thumbprintOf(canonical string) string {
+	sum := sha256.Sum256([]byte(canonical))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
 }

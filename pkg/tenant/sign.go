@@ -51,10 +51,16 @@ func (t *Tenant) baseClaims() map[string]any {
 // sign writes header and claims exactly as given and signs them RS256 with k: the header's text (even its alg)
 // never chooses how the token is signed.
 func sign(k signingKey, header, claims map[string]any) (string, error) {
-	tok := &jwt.Token{Header: header, Claims: jwt.MapClaims(claims), Method: jwt.SigningMethodRS256}
-	s, err := tok.SignedString(k.priv)
+	return signWith(jwt.SigningMethodRS256, k.priv, k.kid, header, claims)
+}
+
+// signWith writes header and claims exactly as given and signs them with method and priv (named kid in errors):
+// the caller chose both, never the header's text.
+func signWith(method jwt.SigningMethod, priv any, kid string, header, claims map[string]any) (string, error) {
+	tok := &jwt.Token{Header: header, Claims: jwt.MapClaims(claims), Method: method}
+	s, err := tok.SignedString(priv)
 	if err != nil {
-		return "", fmt.Errorf("sign with key %s: %w", k.kid, err)
+		return "", fmt.Errorf("sign %s with key %s: %w", method.Alg(), kid, err)
 	}
 	return s, nil
 }

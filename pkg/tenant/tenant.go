@@ -1,6 +1,8 @@
 // Package tenant is a stand-in for an Auth0 tenant, for development and tests only: OIDC discovery, a JWKS of
-// RSA keys, /oauth/token (client credentials and the device flow), a device approval page, and /dev endpoints
-// that mint arbitrary tokens and rotate keys. Tokens look like Auth0's so an API validates them unchanged.
+// RSA keys (and optionally a P-256 key) with their certificates, /oauth/token (client credentials and the device
+// flow), a device approval page, and /dev endpoints that mint arbitrary tokens and rotate keys, with Auth0's
+// pre-published next key. Tokens look like Auth0's so an API validates them unchanged. It can also make the
+// certificates to serve itself over HTTPS (NewDevTLS).
 package tenant
 
 import (
@@ -19,6 +21,12 @@ type Options struct {
 	Issuer string
 	// KeyFile keeps the signing keys across restarts; "" keeps them in memory.
 	KeyFile string
+	// ECKey adds one P-256 key to the JWKS, used only by /dev/mint {"alg":"ES256"}; /oauth/token keeps signing
+	// RS256 with the RSA key, as Auth0 does. With KeyFile it is kept in the same file.
+	ECKey bool
+	// TrustProxy makes discovery's endpoint URLs follow X-Forwarded-Proto and X-Forwarded-Host. Off, those
+	// headers are ignored: anyone can send them, and only a proxy in front of the tenant may decide its URLs.
+	TrustProxy bool
 	// Logger receives one line per request (never a token or secret); nil discards.
 	Logger *slog.Logger
 	// Now is the clock; tests move it to expire device codes. Default time.Now.
@@ -31,10 +39,11 @@ type Options struct {
 
 // Tenant serves the stand-in tenant's endpoints; it is safe for concurrent use.
 type Tenant struct {
-	issuer string
-	log    *slog.Logger
-	now    func() time.Time
-	ttl    time.Duration
+	issuer     string
+	trustProxy bool
+	log        *slog.Logger
+	now        func() time.Time
+	ttl        time.Duration
 
 	apis     map[string]API
 	clients  map[string]Client
@@ -59,14 +68,15 @@ func New(cfg *Config, opts Options) (*Tenant, error) {
 		return nil, err
 	}
 	t := &Tenant{
-		issuer:   issuer,
-		log:      opts.Logger,
-		now:      opts.Now,
-		ttl:      cfg.TokenTTL,
-		apis:     make(map[string]API, len(cfg.APIs)),
-		clients:  make(map[string]Client, len(cfg.Clients)),
-		users:    make(map[string]User, len(cfg.Users)),
-		apiOrder: append([]API(nil), cfg.APIs...),
+		issuer:     issuer,
+		trustProxy: opts.TrustProxy,
+		log:        opts.Logger,
+		now:        opts.Now,
+		ttl:        cfg.TokenTTL,
+		apis:       make(map[string]API, len(cfg.APIs)),
+		clients:    make(map[string]Client, len(cfg.Clients)),
+		users:      make(map[string]User, len(cfg.Users)),
+		apiOrder:   append([]API(nil), cfg.APIs...),
 	}
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
@@ -91,7 +101,7 @@ func New(cfg *Config, opts Options) (*Tenant, error) {
 		interval = 5 * time.Second
 	}
 	t.devices = newDeviceStore(codeTTL, interval, maxPendingDevices)
-	if t.keys, err = openKeyStore(opts.KeyFile); err != nil {
+	if t.keys, err = loadKeyStore(opts.KeyFile, opts.ECKey); err != nil {
 		return nil, err
 	}
 	t.handler = t.routes()
@@ -175,16 +185,44 @@ func (t *Tenant) logRequests(next http.Handler) http.Handler {
 }
 
 // baseURL is the scheme and host the request came in on, so discovery's endpoint URLs work from wherever the
-// client reached the tenant (http://tenant:4000/ in compose, http://localhost:4000/ from the host).
+// client reached the tenant (http://tenant:4000/ in compose, http://localhost:4000/ from the host). The scheme is
+// https on a TLS connection. Only with TrustProxy do X-Forwarded-Proto and X-Forwarded-Host replace them (the
+// first value of each: the one the client-facing proxy set); a malformed value is ignored.
 func (t *Tenant) baseURL(r *http.Request) string {
-	scheme := "http"
+	scheme, host := "http", r.Host
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	host := r.Host
-	if host == "" || strings.ContainsAny(host, "/\\?#@ ") {
+	if t.trustProxy {
+		if p := strings.ToLower(firstValue(r.Header.Get("X-Forwarded-Proto"))); p == "http" || p == "https" {
+			scheme = p
+		}
+		if h := firstValue(r.Header.Get("X-Forwarded-Host")); validHost(h) {
+			host = h
+		}
+	}
+	if !validHost(host) {
 		u, _ := url.Parse(t.issuer) // validated in New
 		return u.Scheme + "://" + u.Host + "/"
 	}
 	return scheme + "://" + host + "/"
+}
+
+// firstValue is the first element of a comma-separated header value, trimmed.
+func firstValue(v string) string {
+	first, _, _ := strings.Cut(v, ",")
+	return strings.TrimSpace(first)
+}
+
+// validHost reports whether host can stand as the authority of a URL without changing its meaning.
+func validHost(host string) bool {
+	if host == "" || strings.ContainsAny(host, "/\\?#@ ") {
+		return false
+	}
+	for _, c := range host {
+		if c < 0x21 || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }

@@ -27,9 +27,17 @@ func NewMinter(d *Discovery, hc *http.Client) (*Minter, error) {
 	return &Minter{Endpoint: d.MintEndpoint, HTTP: hc}, nil
 }
 
-// Mint returns a token signed by the tenant's current key. The tenant starts from a normal token's header and
-// claims; entries given here override them, and a nil claim or header value removes that entry.
+// Mint returns a token signed RS256 by the tenant's current key; it is MintAlg with the tenant's default alg.
 func (m *Minter) Mint(ctx context.Context, header, claims map[string]any) (string, error) {
+	return m.MintAlg(ctx, "", header, claims)
+}
+
+// MintAlg returns a token the tenant signs with alg: RS256, RS384, RS512, PS256, PS384 or PS512 with its current
+// RSA key, or ES256 with its P-256 key (a tenant run with --ec-key); "" leaves the choice to the tenant (RS256).
+// The tenant starts from a normal token's header (saying the alg and kid it used) and claims; entries given here
+// override them, and a nil claim or header value removes that entry. The header may lie about the alg; the
+// signature never follows it. An alg the tenant does not sign with is its 400 invalid_request.
+func (m *Minter) MintAlg(ctx context.Context, alg string, header, claims map[string]any) (string, error) {
 	if m == nil || m.Endpoint == "" {
 		return "", errors.New("minter has no endpoint: the tenant is not the stand-in (no mint_endpoint in discovery)")
 	}
@@ -39,6 +47,9 @@ func (m *Minter) Mint(ctx context.Context, header, claims map[string]any) (strin
 	}
 	if header != nil {
 		payload["header"] = header
+	}
+	if alg != "" {
+		payload["alg"] = alg
 	}
 	body, err := json.Marshal(payload)
 	if err != nil {
@@ -56,18 +67,50 @@ func (m *Minter) Mint(ctx context.Context, header, claims map[string]any) (strin
 	return out.AccessToken, nil
 }
 
-// Rotate asks the stand-in tenant for a new signing key (POST /dev/rotate, beside the mint endpoint); the previous
-// key stays in the JWKS until the next rotation.
+// Rotate asks the stand-in tenant to change its signing key (POST /dev/rotate {}, beside the mint endpoint): the
+// key PrepublishKey staged, or else a new one, signs from now on; the previous key stays in the JWKS until the
+// next rotation.
 func Rotate(ctx context.Context, hc *http.Client, d *Discovery) error {
+	return rotate(ctx, hc, d, "rotate", []byte("{}"), nil) // the answer is not needed, so not required to parse
+}
+
+// PrepublishKey asks the stand-in tenant to stage its next signing key (POST /dev/rotate {"prepublish":true}), as
+// Auth0 publishes its next key before signing with it: the key is in the JWKS at once and signs only after the
+// next Rotate. It returns the staged kid; asked again before Rotate, the tenant keeps and returns the same key.
+func PrepublishKey(ctx context.Context, hc *http.Client, d *Discovery) (string, error) {
+	var out rotateAnswer
+	if err := rotate(ctx, hc, d, "prepublish key", []byte(`{"prepublish":true}`), &out); err != nil {
+		return "", err
+	}
+	if out.Next == "" {
+		return "", errors.New(`prepublish key: the tenant answered without "next": it cannot stage keys (an older stand-in?)`)
+	}
+	return out.Next, nil
+}
+
+// rotateAnswer is the stand-in's /dev/rotate answer.
+type rotateAnswer struct {
+	Kid       string   `json:"kid"`       // the signing key after the call
+	Published []string `json:"published"` // every kid in the JWKS
+	Next      string   `json:"next"`      // the staged key, "" if none
+}
+
+// rotate posts body to the rotation endpoint beside d's mint endpoint and decodes the answer into out (nil skips
+// it); what names the operation in errors.
+func rotate(ctx context.Context, hc *http.Client, d *Discovery, what string, body []byte, out *rotateAnswer) error {
 	if !d.IsStandIn() {
-		return errors.New("rotate: the tenant has no mint_endpoint, so it is not the stand-in and cannot rotate on request")
+		return fmt.Errorf("%s: the tenant has no mint_endpoint, so it is not the stand-in and cannot rotate on request", what)
 	}
 	u, err := RotateURL(d.MintEndpoint)
 	if err != nil {
 		return err
 	}
-	if err := postJSON(ctx, hc, u, []byte("{}"), nil); err != nil {
-		return fmt.Errorf("rotate: %w", err)
+	var dst any
+	if out != nil {
+		dst = out
+	}
+	if err := postJSON(ctx, hc, u, body, dst); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }
