@@ -20,8 +20,9 @@ const (
 	Quickstart Category = "quickstart" // Auth0's quickstart tests: public, private and scoped routes
 	Forged     Category = "forged"     // tokens forged without any of the issuer's keys
 	Claims     Category = "claims"     // properly signed tokens with one bad claim or header: need the issuer's key
-	RFC6750    Category = "rfc6750"    // bearer-token usage details: schemes, token in two places
+	RFC6750    Category = "rfc6750"    // bearer-token usage details: schemes, token in two places or in the URL
 	CORS       Category = "cors"       // browser clients: preflight and CORS headers on errors
+	Stateful   Category = "stateful"   // sequences of requests: what one request leaves behind for the next
 	Rotation   Category = "rotation"   // the issuer changes its signing key
 )
 
@@ -34,17 +35,32 @@ type Case struct {
 	NeedsKey bool
 	// Serial cases run one at a time after every concurrent case, e.g. key rotation, which changes the tenant.
 	Serial bool
+	// Severity is how much it matters when the API gets this case wrong in the way Why describes.
+	Severity Severity
 	// Timeout, if set, replaces the runner's per-case timeout (building and request together).
 	Timeout time.Duration
 	// Why says in one line what an attacker or a user gains when the API gets this case wrong.
 	Why string
 	// Build makes the request; it returns an error wrapping ErrSkip when the environment cannot support the case.
 	Build func(ctx context.Context, env *Env) (httpcall.Request, error)
+	// Steps, set instead of Build, makes a sequence of requests sent one after the other, each judged on its own
+	// expectation; the first that fails fails the case. Expect is then only what reports print.
+	Steps func(ctx context.Context, env *Env) ([]Step, error)
 	// Expect is what a correct API answers.
 	Expect Expect
-	// Check, if set, inspects the response further (rfc6750 profile only): an error says what is wrong, a note
-	// is added to the report.
+	// Check, if set, inspects the response further under every profile: an error (a *Finding to give it its own
+	// severity) says what is wrong, a note is added to the report.
 	Check func(ctx context.Context, env *Env, resp *httpcall.Response) (note string, err error)
+}
+
+// Step is one request of a sequence and what a correct API answers to it.
+type Step struct {
+	// Label says what the step sends, for the report: "the no-scope token, right after the scoped one".
+	Label   string
+	Request httpcall.Request
+	Expect  Expect
+	// At, if set, is the earliest time the step is sent (e.g. just after a token's expiry).
+	At time.Time
 }
 
 // ID is category/name, the string --run matches and reports print.
@@ -62,6 +78,8 @@ type Expect struct {
 	Error string
 	// JSON requires a JSON body (Content-Type application/json).
 	JSON bool
+	// AnyError accepts any error code (or none) in the challenge, where the standards leave it open.
+	AnyError bool
 }
 
 // String is the expectation as the report prints it, e.g. "401 invalid_token".
@@ -76,6 +94,18 @@ func (e Expect) String() string {
 	}
 	return b.String()
 }
+
+// For is the expectation as judged under profile p: the auth0 profile checks status codes only, so it leaves the
+// error code out.
+func (e Expect) For(p Profile) string {
+	if p == ProfileAuth0 {
+		e.Error = ""
+	}
+	return e.String()
+}
+
+// rejects says whether a correct API refuses the request.
+func (e Expect) rejects() bool { return e.Status >= 400 }
 
 func (e Expect) accepts(status int) bool {
 	if status == e.Status {
@@ -105,13 +135,21 @@ func (e *skipError) Is(target error) bool { return target == ErrSkip }
 // needsStandIn is the reason every NeedsKey case gives with a real tenant.
 const needsStandIn = "needs the stand-in tenant"
 
-// request is the common shape of a case's request: a GET of path with an optional Authorization value.
+// request is the common shape of a case's request: a GET of path with an optional Authorization value. A path
+// of "" (a route the user said the API does not have, --skip-route) gives a request with no URL, which the runner
+// reports as skipped.
 func request(env *Env, path string, header http.Header) httpcall.Request {
 	if header == nil {
 		header = http.Header{}
 	}
+	if path == "" {
+		return httpcall.Request{Method: http.MethodGet, Header: header}
+	}
 	return httpcall.Request{Method: http.MethodGet, URL: env.URL(path), Header: header}
 }
+
+// routeSkipped is the reason a case gives when its route was skipped with --skip-route.
+const routeSkipped = "the API has no such route (--skip-route)"
 
 // bearer is an Authorization header carrying token with the Bearer scheme.
 func bearer(token string) http.Header {

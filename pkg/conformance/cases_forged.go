@@ -19,7 +19,7 @@ func forgedCases() []Case {
 	invalid := Expect{Status: http.StatusUnauthorized, Error: "invalid_token"}
 	add := func(name, why string, forge func(ctx context.Context, env *Env, h, c map[string]any) (string, error)) {
 		cs = append(cs, Case{
-			Name: name, Category: Forged, Why: why, Expect: invalid,
+			Name: name, Category: Forged, Severity: Critical, Why: why, Expect: invalid,
 			Build: func(ctx context.Context, env *Env) (httpcall.Request, error) {
 				h, c, err := tokens.DecodeUnverified(env.ScopedToken)
 				if err != nil {
@@ -112,10 +112,19 @@ func forgedCases() []Case {
 			}), c, env.Trap.Key)
 		})
 	cs = append(cs,
-		trapCase("jku", "a key set URL in the token's jku header lets the attacker choose the key",
-			func(t *Trap, name string) map[string]any { return map[string]any{"jku": t.JWKSURL(name)} }),
-		trapCase("x5u", "a certificate URL in the token's x5u header lets the attacker choose the key",
-			func(t *Trap, name string) map[string]any { return map[string]any{"x5u": t.CertURL(name)} }),
+		trapCase("jku-attacker-url", "jku", "a key set URL in the token's jku header lets the attacker choose the key",
+			func(t *Trap, name string, h, c map[string]any) (map[string]any, map[string]any) {
+				return with(h, map[string]any{"jku": t.JWKSURL(name)}), c
+			}),
+		trapCase("x5u-attacker-url", "x5u", "a certificate URL in the token's x5u header lets the attacker choose the key",
+			func(t *Trap, name string, h, c map[string]any) (map[string]any, map[string]any) {
+				return with(h, map[string]any{"x5u": t.CertURL(name)}), c
+			}),
+		trapCase("iss-attacker-discovery", "issuer",
+			"the API trusts keys from the token's own iss: anyone who runs an issuer signs tokens it accepts",
+			func(t *Trap, name string, h, c map[string]any) (map[string]any, map[string]any) {
+				return h, with(c, map[string]any{"iss": t.IssuerURL(name)})
+			}),
 	)
 	add("kid-path-traversal", "a kid used as a file path lets the attacker pick an empty file as the HMAC key",
 		func(_ context.Context, _ *Env, h, c map[string]any) (string, error) {
@@ -136,7 +145,7 @@ func forgedCases() []Case {
 
 	garbage := func(name, why string, value func(env *Env) string) {
 		cs = append(cs, Case{
-			Name: name, Category: Forged, Why: why,
+			Name: name, Category: Forged, Severity: Critical, Why: why,
 			Expect: Expect{Status: http.StatusUnauthorized, Error: "invalid_token", Also: []int{http.StatusBadRequest}},
 			Build: func(_ context.Context, env *Env) (httpcall.Request, error) {
 				return request(env, env.Paths.Private, http.Header{"Authorization": {value(env)}}), nil
@@ -165,7 +174,7 @@ func forgedCases() []Case {
 			return "Bearer " + b.String()
 		})
 	cs = append(cs, Case{
-		Name: "oversized-token", Category: Forged,
+		Name: "oversized-token", Category: Forged, Severity: Critical,
 		Why: "a 32 KiB token must be refused with a 4xx, never exhaust or crash the API",
 		Expect: Expect{Status: http.StatusUnauthorized, Error: "invalid_token",
 			Also: []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusRequestHeaderFieldsTooLarge}},
@@ -177,11 +186,11 @@ func forgedCases() []Case {
 	return cs
 }
 
-// trapCase points a header (jku or x5u) at the trap, signs with the trap key, and proves the API never fetched it.
-func trapCase(kind, why string, point func(t *Trap, name string) map[string]any) Case {
-	name := kind + "-attacker-url"
+// trapCase points a token at the trap (a jku or x5u header, or an iss whose discovery document the trap serves),
+// signs it with the trap key, and proves the API never fetched from the trap.
+func trapCase(name, kind, why string, point func(t *Trap, name string, h, c map[string]any) (map[string]any, map[string]any)) Case {
 	return Case{
-		Name: name, Category: Forged, Why: why,
+		Name: name, Category: Forged, Severity: Critical, Why: why,
 		Expect: Expect{Status: http.StatusUnauthorized, Error: "invalid_token"},
 		Build: func(_ context.Context, env *Env) (httpcall.Request, error) {
 			if env.Trap == nil {
@@ -191,9 +200,8 @@ func trapCase(kind, why string, point func(t *Trap, name string) map[string]any)
 			if err != nil {
 				return httpcall.Request{}, skipf("the tenant's token is not a JWT")
 			}
-			hdr := with(h, map[string]any{"alg": "RS256", "kid": env.Trap.Kid})
-			hdr = with(hdr, point(env.Trap, name))
-			tok, err := sign(jwt.SigningMethodRS256, hdr, c, env.Trap.Key)
+			h, c = point(env.Trap, name, with(h, map[string]any{"alg": "RS256", "kid": env.Trap.Kid}), c)
+			tok, err := sign(jwt.SigningMethodRS256, h, c, env.Trap.Key)
 			return request(env, env.Paths.Private, bearer(tok)), err
 		},
 		Check: func(_ context.Context, env *Env, _ *httpcall.Response) (string, error) {

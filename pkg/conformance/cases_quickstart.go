@@ -17,14 +17,14 @@ func quickstartCases() []Case {
 	}
 	return []Case{
 		{
-			Name: "public", Why: "the public route must answer without a token, or every anonymous client breaks",
+			Name: "public", Severity: Medium, Why: "the public route does not answer without a token: every anonymous client breaks",
 			Build: func(_ context.Context, env *Env) (httpcall.Request, error) {
 				return request(env, env.Paths.Public, nil), nil
 			},
 			Expect: Expect{Status: http.StatusOK, JSON: true},
 		},
 		{
-			Name: "no-header", Why: "a private route served without any token is open to everyone",
+			Name: "no-header", Severity: Critical, Why: "a private route served without any token is open to everyone",
 			Build: func(_ context.Context, env *Env) (httpcall.Request, error) {
 				return request(env, env.Paths.Private, nil), nil
 			},
@@ -32,29 +32,30 @@ func quickstartCases() []Case {
 		},
 		{
 			// Go's HTTP client trims the trailing space, so the API sees "Bearer": the scheme without a token.
-			Name: "bearer-no-token", Why: "an empty bearer token must never authenticate",
+			Name: "bearer-no-token", Severity: Critical, Why: "an API that accepts an empty bearer token lets anyone in",
 			Build: header("Bearer "), Expect: Expect{Status: http.StatusUnauthorized},
 		},
 		{
-			Name: "blank", Why: "a blank Authorization header must never authenticate",
+			Name: "blank", Severity: Critical, Why: "an API that accepts a blank Authorization header lets anyone in",
 			Build: header(" "), Expect: Expect{Status: http.StatusUnauthorized},
 		},
 		{
-			Name: "basic-scheme", Why: "a non-Bearer scheme carries no bearer token and must not authenticate",
+			Name: "basic-scheme", Severity: Critical, Why: "an API that takes any Authorization scheme as a login lets anyone in",
 			Build:  header("Basic " + base64.StdEncoding.EncodeToString([]byte("user:password"))),
 			Expect: Expect{Status: http.StatusUnauthorized},
 		},
 		{
-			Name: "invalid-token", Why: "a token that is not a JWT must be rejected as invalid_token",
+			Name: "invalid-token", Severity: Critical, Why: "an API that accepts a string that is not even a JWT lets anyone in",
 			Build: header("Bearer invalidToken"), Expect: Expect{Status: http.StatusUnauthorized, Error: "invalid_token"},
 		},
 		{
-			Name: "invalid-token-two-words", Why: "a malformed credential must be rejected, not parsed leniently",
-			Build:  header("Bearer invalidToken abc"),
-			Expect: Expect{Status: http.StatusUnauthorized, Error: "invalid_token"},
+			Name: "invalid-token-two-words", Severity: Critical, Why: "an API that parses a malformed credential leniently accepts what it should refuse",
+			Build: header("Bearer invalidToken abc"),
+			// RFC 6750 §3.1 lets a malformed request be a 400 invalid_request; 401 invalid_token is Auth0's answer.
+			Expect: Expect{Status: http.StatusUnauthorized, Error: "invalid_token", Also: []int{http.StatusBadRequest}},
 		},
 		{
-			Name: "bad-signature", Why: "an API that does not verify signatures accepts any token anyone writes",
+			Name: "bad-signature", Severity: Critical, Why: "an API that does not verify signatures accepts any token anyone writes",
 			Build: func(_ context.Context, env *Env) (httpcall.Request, error) {
 				h, c, s := parts(env.ScopedToken)
 				sig, err := base64.RawURLEncoding.DecodeString(s)
@@ -67,14 +68,14 @@ func quickstartCases() []Case {
 			Expect: Expect{Status: http.StatusUnauthorized, Error: "invalid_token"},
 		},
 		{
-			Name: "private-valid", Why: "a valid token must be accepted, or the API is unusable",
+			Name: "private-valid", Severity: Medium, Why: "the API refuses a valid token: every legitimate client is locked out",
 			Build: func(_ context.Context, env *Env) (httpcall.Request, error) {
 				return request(env, env.Paths.Private, bearer(env.ScopedToken)), nil
 			},
 			Expect: Expect{Status: http.StatusOK, JSON: true},
 		},
 		{
-			Name: "scoped-no-scope", Why: "a token without the required scope must not reach the scoped route",
+			Name: "scoped-no-scope", Severity: High, Why: "a token without the required scope reaches the scoped route: every client of the tenant gets the permission",
 			Build: func(_ context.Context, env *Env) (httpcall.Request, error) {
 				if env.NoScopeToken == "" {
 					return httpcall.Request{}, skipf("needs a token without the scope: --noscope-client-id and --noscope-client-secret")
@@ -84,8 +85,8 @@ func quickstartCases() []Case {
 			Expect: Expect{Status: http.StatusForbidden, Error: "insufficient_scope"},
 		},
 		{
-			Name: "scoped-wrong-scope", NeedsKey: true,
-			Why: "a token granted another scope must not reach the scoped route",
+			Name: "scoped-wrong-scope", NeedsKey: true, Severity: High,
+			Why: "a token granted another scope reaches the scoped route: one permission grants them all",
 			Build: func(ctx context.Context, env *Env) (httpcall.Request, error) {
 				tok, err := env.mintExact(ctx, nil, map[string]any{"scope": otherScope(env.Scope), "permissions": nil})
 				return request(env, env.Paths.Scoped, bearer(tok)), err
@@ -93,7 +94,7 @@ func quickstartCases() []Case {
 			Expect: Expect{Status: http.StatusForbidden, Error: "insufficient_scope"},
 		},
 		{
-			Name: "scoped-valid", Why: "a token holding the scope must be accepted on the scoped route",
+			Name: "scoped-valid", Severity: Medium, Why: "the API refuses a token that holds the scope: legitimate clients are locked out of the scoped route",
 			Build: func(_ context.Context, env *Env) (httpcall.Request, error) {
 				return request(env, env.Paths.Scoped, bearer(env.ScopedToken)), nil
 			},

@@ -25,9 +25,10 @@ func DefaultPaths() Paths {
 	return Paths{Public: "/api/public", Private: "/api/private", Scoped: "/api/private-scoped"}
 }
 
-// Minter signs tokens with the issuer's current key; only the stand-in tenant offers one (*tokens.Minter).
+// Minter signs tokens with the issuer's current key; only the stand-in tenant offers one (*tokens.Minter). alg ""
+// is the tenant's default (RS256); the header may still say anything.
 type Minter interface {
-	Mint(ctx context.Context, header, claims map[string]any) (string, error)
+	MintAlg(ctx context.Context, alg string, header, claims map[string]any) (string, error)
 }
 
 // Config says where the API and its tenant are and how to get tokens from it.
@@ -39,15 +40,21 @@ type Config struct {
 	ClientID, ClientSecret string
 	// NoScopeClientID and NoScopeClientSecret optionally get a valid token without Scope from a real tenant.
 	NoScopeClientID, NoScopeClientSecret string
-	Paths                                Paths
-	Scope                                string // scope the scoped route requires
-	Origin                               string // an origin the API allows (CORS)
+	// Paths are the routes under test; a "" route is one the API does not have (--skip-route): its cases are
+	// skipped, and without a private route the scoped one stands in for it.
+	Paths  Paths
+	Scope  string // scope the scoped route requires
+	Origin string // an origin the API allows (CORS)
 	// HTTP sends every request; it must have a timeout and not follow redirects (httpcall.NewClient).
 	HTTP *http.Client
 	// TrapListen is the address of the tester's own key server that jku/x5u tokens point at; "" is 127.0.0.1:0.
 	TrapListen string
 	// TrapURL is the base URL the API would use to reach that server; "" derives it from the listener.
 	TrapURL string
+	// Leeway is the API's clock leeway on exp/nbf/iat when the user knows it (LeewayGiven); otherwise the suite
+	// measures it with the stand-in tenant.
+	Leeway      time.Duration
+	LeewayGiven bool
 }
 
 // Env is everything a case's Build needs: the API, the tokens, the issuer's public key and the trap server.
@@ -67,6 +74,10 @@ type Env struct {
 	ScopedToken, NoScopeToken string
 	// Trap serves the tester's own keys for the jku/x5u cases; nil skips them.
 	Trap *Trap
+	// Leeway is the API's clock leeway, given or measured, when LeewayKnown; LeewayNote says which, for reports.
+	Leeway      time.Duration
+	LeewayKnown bool
+	LeewayNote  string
 
 	issuerKey *jwk // the published key that signed ScopedToken, nil if not an RSA key in the JWKS
 	kid       string
@@ -77,8 +88,8 @@ func (e *Env) URL(path string) string {
 	return strings.TrimSuffix(e.API, "/") + "/" + strings.TrimPrefix(path, "/")
 }
 
-// Prepare discovers the tenant, gets the tokens the cases build on, fetches the published keys and starts the trap
-// server. Its errors mean the suite cannot run (exit 2). Close the Env when done.
+// Prepare discovers the tenant, gets the tokens the cases build on, fetches the published keys, learns the API's
+// leeway and starts the trap server. Its errors mean the suite cannot run (exit 2). Close the Env when done.
 func Prepare(ctx context.Context, cfg Config) (*Env, error) {
 	if cfg.API == "" {
 		return nil, errors.New("no API URL: set --api / API_URL")
@@ -94,6 +105,12 @@ func Prepare(ctx context.Context, cfg Config) (*Env, error) {
 	}
 	if cfg.Paths == (Paths{}) {
 		cfg.Paths = DefaultPaths()
+	}
+	if cfg.Paths.Private == "" {
+		if cfg.Paths.Scoped == "" {
+			return nil, errors.New("the API needs a protected route to test: keep --private or --scoped")
+		}
+		cfg.Paths.Private = cfg.Paths.Scoped
 	}
 	probe := cfg.API
 	if cfg.Paths.Public != "" {
@@ -119,9 +136,15 @@ func Prepare(ctx context.Context, cfg Config) (*Env, error) {
 	if err := env.loadIssuerKey(ctx); err != nil {
 		return nil, err
 	}
+	env.learnLeeway(ctx, cfg)
 	trap, err := StartTrap(ctx, cfg.TrapListen, cfg.TrapURL)
 	if err != nil {
 		return nil, fmt.Errorf("start the key server for the jku/x5u cases (--listen %q): %w", cfg.TrapListen, err)
+	}
+	if env.kid != "" {
+		// The trap publishes its key under the issuer's own kid, so an API refuses its tokens for trusting the
+		// wrong key set, not for not knowing the kid (some APIs crash on unknown kids: a finding of its own).
+		trap.Kid = env.kid
 	}
 	env.Trap = trap
 	return env, nil
@@ -198,6 +221,11 @@ func tokenHasScope(tok, scope string) bool {
 
 // mint signs claims (the audience added unless given) with the tenant's key.
 func (e *Env) mint(ctx context.Context, header, claims map[string]any) (string, error) {
+	return e.mintAlg(ctx, "", header, claims)
+}
+
+// mintAlg is mint with the tenant signing by alg ("" for its default, RS256).
+func (e *Env) mintAlg(ctx context.Context, alg string, header, claims map[string]any) (string, error) {
 	if e.Minter == nil {
 		return "", skipf(needsStandIn)
 	}
@@ -205,13 +233,18 @@ func (e *Env) mint(ctx context.Context, header, claims map[string]any) (string, 
 	for k, v := range claims {
 		full[k] = v
 	}
-	return e.Minter.Mint(ctx, header, full)
+	return e.Minter.MintAlg(ctx, alg, header, full)
 }
 
 // mintExact mints and then checks the tenant wrote the header values and claims as asked (nil: absent), so a tenant
 // that silently fixes a bad token cannot make a case pass vacuously; a mismatch skips the case.
 func (e *Env) mintExact(ctx context.Context, header, claims map[string]any) (string, error) {
-	tok, err := e.mint(ctx, header, claims)
+	return e.mintExactAlg(ctx, "", header, claims)
+}
+
+// mintExactAlg is mintExact with the tenant signing by alg.
+func (e *Env) mintExactAlg(ctx context.Context, alg string, header, claims map[string]any) (string, error) {
+	tok, err := e.mintAlg(ctx, alg, header, claims)
 	if err != nil {
 		return "", err
 	}
@@ -249,3 +282,29 @@ func (e *Env) loadIssuerKey(ctx context.Context) error {
 	}
 	return nil
 }
+
+// awaitAlive waits up to aliveWait for the API to answer anything on a fresh connection: after a crash, a
+// supervised API may need a moment to come back.
+func (e *Env) awaitAlive(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, aliveWait)
+	defer cancel()
+	hc := httpcall.Fresh(e.HTTP)
+	req := httpcall.Request{Method: http.MethodGet, URL: e.URL(e.Paths.Public)}
+	if e.Paths.Public == "" {
+		req = request(e, e.Paths.Private, bearer(e.ScopedToken))
+	}
+	for {
+		_, err := httpcall.Do(ctx, hc, req)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no answer for %s: %w", aliveWait, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// aliveWait is how long the runner waits for an API that stopped answering before it judges the next crash.
+const aliveWait = 5 * time.Second

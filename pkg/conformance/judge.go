@@ -9,48 +9,80 @@ import (
 	"github.com/tokencheck/tokencheck/pkg/httpcall"
 )
 
-// judge compares a response with the case's expectation under the runner's profile.
-func (r *Runner) judge(ctx context.Context, env *Env, c *Case, resp *httpcall.Response) (Verdict, string) {
-	if !c.Expect.accepts(resp.Status) {
-		detail := fmt.Sprintf("expected %s, got %d", c.Expect, resp.Status)
-		if resp.Status >= 500 {
-			detail += ": a server error on bad input"
+// judgement is how one response was judged: the verdict, what the report says of it, and for a failure its
+// severity and why it matters.
+type judgement struct {
+	verdict Verdict
+	detail  string
+	finding *Finding // nil unless verdict is Fail
+}
+
+func pass(note string) judgement { return judgement{verdict: Pass, detail: note} }
+
+func fail(f *Finding) judgement { return judgement{verdict: Fail, detail: f.Msg, finding: f} }
+
+// judge compares a response with an expectation under the runner's profile. The status comes first and is the one
+// finding a wrong status gives; RFC 6750 form (challenge, error code, JSON) is judged under the rfc6750 profile
+// only, and never on the CORS cases, whose own checks say what they test; c.Check runs under every profile.
+func (r *Runner) judge(ctx context.Context, env *Env, c *Case, e Expect, resp *httpcall.Response) judgement {
+	if f := statusFinding(c, e, resp.Status); f != nil {
+		return fail(f)
+	}
+	if r.profile == ProfileRFC6750 && c.Category != CORS {
+		if err := checkChallenge(e, resp); err != nil {
+			return fail(findingf(Low, whyChallenge, "%s", err))
 		}
-		return Fail, detail
-	}
-	if r.profile == ProfileAuth0 {
-		return Pass, ""
-	}
-	if err := checkChallenge(c.Expect, resp); err != nil {
-		return Fail, err.Error()
-	}
-	if c.Expect.JSON && resp.Status == c.Expect.Status {
-		mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-		if err != nil || mt != "application/json" {
-			return Fail, fmt.Sprintf("Content-Type is %q, want application/json", resp.Header.Get("Content-Type"))
+		if e.JSON && resp.Status == e.Status {
+			mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+			if err != nil || mt != "application/json" {
+				return fail(findingf(Low, whyJSON, "Content-Type is %q, want application/json", resp.Header.Get("Content-Type")))
+			}
 		}
 	}
-	if c.Check != nil {
-		note, err := c.Check(ctx, env, resp)
-		if err != nil {
-			return Fail, err.Error()
-		}
-		return Pass, note
+	if c.Check == nil {
+		return pass("")
 	}
-	return Pass, ""
+	note, err := c.Check(ctx, env, resp)
+	if err != nil {
+		return fail(asFinding(err, c))
+	}
+	return pass(note)
+}
+
+// statusFinding judges the status code alone: nil when e accepts it. Accepting what must be refused, or refusing
+// what must be accepted, is the case's own failure; a 5xx is a crash; refusing with another 4xx than the right one
+// is a matter of form.
+func statusFinding(c *Case, e Expect, got int) *Finding {
+	if e.accepts(got) {
+		return nil
+	}
+	msg := fmt.Sprintf("expected %s, got %d", e, got)
+	switch {
+	case got >= 500:
+		return findingf(High, whyCrash, "%s: the API failed on this request", msg)
+	case e.rejects() && got >= 400:
+		return findingf(Low, whyStatus, "%s", msg)
+	default:
+		return findingf(c.Severity, c.Why, "%s", msg)
+	}
 }
 
 // checkChallenge applies RFC 6750 §3: every 401 and 403 carries a Bearer challenge, and its error code is the one
-// expected (none at all when the request had no credentials).
+// expected (none at all when the request had no credentials). A 400 may carry one (§3 allows it on other
+// conditions); if it does, its code must be invalid_request.
 func checkChallenge(e Expect, resp *httpcall.Response) error {
-	needs := resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden ||
-		(resp.Status == e.Status && e.Error != "")
-	if !needs {
-		return nil
-	}
 	raw := resp.Header.Values("WWW-Authenticate")
-	if len(raw) == 0 {
-		return fmt.Errorf("no WWW-Authenticate challenge on a %d (RFC 6750 §3)", resp.Status)
+	switch resp.Status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		if len(raw) == 0 {
+			return fmt.Errorf("no WWW-Authenticate challenge on a %d (RFC 6750 §3)", resp.Status)
+		}
+	case http.StatusBadRequest:
+		if len(raw) == 0 {
+			return nil
+		}
+	default:
+		return nil
 	}
 	chs, err := httpcall.Challenges(resp.Header)
 	if err != nil {
@@ -64,12 +96,21 @@ func checkChallenge(e Expect, resp *httpcall.Response) error {
 		}
 	}
 	if bearer == nil {
+		if resp.Status == http.StatusBadRequest {
+			return nil
+		}
 		return fmt.Errorf("WWW-Authenticate %q has no Bearer challenge (RFC 6750 §3)", raw)
 	}
-	if resp.Status != e.Status {
+	code, has := bearer.Param("error")
+	if resp.Status == http.StatusBadRequest {
+		if has && code != "invalid_request" {
+			return fmt.Errorf("challenge error=%q on a 400, want invalid_request (RFC 6750 §3.1)", code)
+		}
 		return nil
 	}
-	code, has := bearer.Param("error")
+	if resp.Status != e.Status || e.AnyError {
+		return nil
+	}
 	switch {
 	case e.Error != "" && code != e.Error:
 		if !has {

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,34 +19,49 @@ func TestJudge(t *testing.T) {
 		}
 		return out
 	}
+	failingCheck := func(context.Context, *Env, *httpcall.Response) (string, error) {
+		return "", errors.New("the check failed")
+	}
+	lowCheck := func(context.Context, *Env, *httpcall.Response) (string, error) {
+		return "", findingf(Low, "a reason", "a low finding")
+	}
 	tests := []struct {
-		name    string
-		profile Profile
-		expect  Expect
-		status  int
-		header  http.Header
-		want    Verdict
-		detail  string
+		name     string
+		profile  Profile
+		c        Case
+		status   int
+		header   http.Header
+		want     Verdict
+		detail   string
+		severity Severity
 	}{
-		{"right status and code", ProfileRFC6750, invalid, 401, h("WWW-Authenticate", `Bearer realm="api", error="invalid_token"`), Pass, ""},
-		{"accepted bad token", ProfileRFC6750, invalid, 200, nil, Fail, "expected 401 invalid_token, got 200"},
-		{"server error", ProfileAuth0, invalid, 500, nil, Fail, "server error"},
-		{"no challenge", ProfileRFC6750, invalid, 401, nil, Fail, "no WWW-Authenticate"},
-		{"no challenge, auth0 profile", ProfileAuth0, invalid, 401, nil, Pass, ""},
-		{"other scheme only", ProfileRFC6750, invalid, 401, h("WWW-Authenticate", `Basic realm="x"`), Fail, "no Bearer challenge"},
-		{"bearer among several", ProfileRFC6750, invalid, 401, h("WWW-Authenticate", `Basic realm="x", Bearer error="invalid_token"`), Pass, ""},
-		{"wrong code", ProfileRFC6750, invalid, 401, h("WWW-Authenticate", `Bearer error="invalid_request"`), Fail, `error="invalid_request", want "invalid_token"`},
-		{"missing code", ProfileRFC6750, invalid, 401, h("WWW-Authenticate", `Bearer realm="api"`), Fail, "no error code"},
-		{"code without credentials", ProfileRFC6750, Expect{Status: 401}, 401, h("WWW-Authenticate", `Bearer error="invalid_token"`), Fail, "no error code"},
-		{"no code without credentials", ProfileRFC6750, Expect{Status: 401}, 401, h("WWW-Authenticate", `bearer realm="api"`), Pass, ""},
-		{"malformed challenge", ProfileRFC6750, invalid, 401, h("WWW-Authenticate", `Bearer error="unterminated`), Fail, "malformed"},
-		{"403 needs a challenge too", ProfileRFC6750, Expect{Status: 403, Error: "insufficient_scope"}, 403, nil, Fail, "no WWW-Authenticate"},
-		{"alternative status skips code", ProfileRFC6750, Expect{Status: 401, Error: "invalid_token", Also: []int{400}}, 400, nil, Pass, ""},
-		{"400 with code", ProfileRFC6750, Expect{Status: 400, Error: "invalid_request"}, 400, h("WWW-Authenticate", `Bearer error="invalid_request"`), Pass, ""},
-		{"400 without challenge", ProfileRFC6750, Expect{Status: 400, Error: "invalid_request"}, 400, nil, Fail, "no WWW-Authenticate"},
-		{"JSON body", ProfileRFC6750, Expect{Status: 200, JSON: true}, 200, h("Content-Type", "application/json; charset=utf-8"), Pass, ""},
-		{"HTML body", ProfileRFC6750, Expect{Status: 200, JSON: true}, 200, h("Content-Type", "text/html"), Fail, "want application/json"},
-		{"HTML body, auth0 profile", ProfileAuth0, Expect{Status: 200, JSON: true}, 200, h("Content-Type", "text/html"), Pass, ""},
+		{"right status and code", ProfileRFC6750, Case{Expect: invalid}, 401, h("WWW-Authenticate", `Bearer realm="api", error="invalid_token"`), Pass, "", 0},
+		{"accepted bad token", ProfileRFC6750, Case{Expect: invalid, Severity: Critical}, 200, nil, Fail, "expected 401 invalid_token, got 200", Critical},
+		{"server error", ProfileAuth0, Case{Expect: invalid, Severity: Critical}, 500, nil, Fail, "failed on this request", High},
+		{"refused with another 4xx", ProfileAuth0, Case{Expect: invalid, Severity: Critical}, 403, nil, Fail, "expected 401", Low},
+		{"valid token refused", ProfileAuth0, Case{Expect: Expect{Status: 200}, Severity: Medium}, 401, nil, Fail, "expected 200", Medium},
+		{"no challenge", ProfileRFC6750, Case{Expect: invalid, Severity: Critical}, 401, nil, Fail, "no WWW-Authenticate", Low},
+		{"no challenge, auth0 profile", ProfileAuth0, Case{Expect: invalid}, 401, nil, Pass, "", 0},
+		{"other scheme only", ProfileRFC6750, Case{Expect: invalid}, 401, h("WWW-Authenticate", `Basic realm="x"`), Fail, "no Bearer challenge", Low},
+		{"bearer among several", ProfileRFC6750, Case{Expect: invalid}, 401, h("WWW-Authenticate", `Basic realm="x", Bearer error="invalid_token"`), Pass, "", 0},
+		{"wrong code", ProfileRFC6750, Case{Expect: invalid}, 401, h("WWW-Authenticate", `Bearer error="invalid_request"`), Fail, `error="invalid_request", want "invalid_token"`, Low},
+		{"missing code", ProfileRFC6750, Case{Expect: invalid}, 401, h("WWW-Authenticate", `Bearer realm="api"`), Fail, "no error code", Low},
+		{"any code allowed", ProfileRFC6750, Case{Expect: Expect{Status: 401, AnyError: true}}, 401, h("WWW-Authenticate", `Bearer error="invalid_request"`), Pass, "", 0},
+		{"code without credentials", ProfileRFC6750, Case{Expect: Expect{Status: 401}}, 401, h("WWW-Authenticate", `Bearer error="invalid_token"`), Fail, "no error code", Low},
+		{"no code without credentials", ProfileRFC6750, Case{Expect: Expect{Status: 401}}, 401, h("WWW-Authenticate", `bearer realm="api"`), Pass, "", 0},
+		{"malformed challenge", ProfileRFC6750, Case{Expect: invalid}, 401, h("WWW-Authenticate", `Bearer error="unterminated`), Fail, "malformed", Low},
+		{"403 needs a challenge too", ProfileRFC6750, Case{Expect: Expect{Status: 403, Error: "insufficient_scope"}}, 403, nil, Fail, "no WWW-Authenticate", Low},
+		{"alternative 400 without challenge", ProfileRFC6750, Case{Expect: Expect{Status: 401, Error: "invalid_token", Also: []int{400}}}, 400, nil, Pass, "", 0},
+		{"alternative 400 with invalid_request", ProfileRFC6750, Case{Expect: Expect{Status: 401, Error: "invalid_token", Also: []int{400}}}, 400, h("WWW-Authenticate", `Bearer error="invalid_request"`), Pass, "", 0},
+		{"400 with another code", ProfileRFC6750, Case{Expect: Expect{Status: 401, Error: "invalid_token", Also: []int{400}}}, 400, h("WWW-Authenticate", `Bearer error="invalid_token"`), Fail, "want invalid_request", Low},
+		{"400 with code", ProfileRFC6750, Case{Expect: Expect{Status: 400, Error: "invalid_request"}}, 400, h("WWW-Authenticate", `Bearer error="invalid_request"`), Pass, "", 0},
+		{"400 without challenge (RFC 6750 §3 makes it optional)", ProfileRFC6750, Case{Expect: Expect{Status: 400, Error: "invalid_request"}}, 400, nil, Pass, "", 0},
+		{"JSON body", ProfileRFC6750, Case{Expect: Expect{Status: 200, JSON: true}}, 200, h("Content-Type", "application/json; charset=utf-8"), Pass, "", 0},
+		{"HTML body", ProfileRFC6750, Case{Expect: Expect{Status: 200, JSON: true}}, 200, h("Content-Type", "text/html"), Fail, "want application/json", Low},
+		{"HTML body, auth0 profile", ProfileAuth0, Case{Expect: Expect{Status: 200, JSON: true}}, 200, h("Content-Type", "text/html"), Pass, "", 0},
+		{"CORS case: a bare 403 needs no challenge", ProfileRFC6750, Case{Category: CORS, Expect: Expect{Status: 200, Also: []int{403}}}, 403, nil, Pass, "", 0},
+		{"check runs under auth0 too", ProfileAuth0, Case{Expect: invalid, Severity: Critical, Check: failingCheck}, 401, nil, Fail, "the check failed", Critical},
+		{"check's own severity", ProfileAuth0, Case{Expect: invalid, Severity: Critical, Check: lowCheck}, 401, nil, Fail, "a low finding", Low},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,11 +70,31 @@ func TestJudge(t *testing.T) {
 			if header == nil {
 				header = http.Header{}
 			}
-			got, detail := r.judge(context.Background(), &Env{}, &Case{Expect: tt.expect},
-				&httpcall.Response{Status: tt.status, Header: header})
-			if got != tt.want || !strings.Contains(detail, tt.detail) {
-				t.Errorf("judge = %s %q, want %s containing %q", got, detail, tt.want, tt.detail)
+			j := r.judge(context.Background(), &Env{}, &tt.c, tt.c.Expect, &httpcall.Response{Status: tt.status, Header: header})
+			if j.verdict != tt.want || !strings.Contains(j.detail, tt.detail) {
+				t.Errorf("judge = %s %q, want %s containing %q", j.verdict, j.detail, tt.want, tt.detail)
+			}
+			var sev Severity
+			if j.finding != nil {
+				sev = j.finding.Severity
+			}
+			if sev != tt.severity {
+				t.Errorf("severity %s, want %s", sev, tt.severity)
 			}
 		})
+	}
+}
+
+func TestParseSeverity(t *testing.T) {
+	for _, s := range []string{"critical", "HIGH", "medium", "low"} {
+		if _, err := ParseSeverity(s); err != nil {
+			t.Errorf("ParseSeverity(%q): %v", s, err)
+		}
+	}
+	if _, err := ParseSeverity("severe"); err == nil {
+		t.Error("ParseSeverity accepted severe")
+	}
+	if !(Critical > High && High > Medium && Medium > Low) {
+		t.Error("severities are not ordered")
 	}
 }

@@ -17,6 +17,7 @@ import (
 // jwk is one published key: its exact JSON (the HS256 confusion cases use those bytes) and, for RSA, the key.
 type jwk struct {
 	Kid string
+	Alg string // the algorithm the key is published for, "" when the JWKS does not say
 	raw json.RawMessage
 	rsa *rsa.PublicKey
 }
@@ -48,12 +49,12 @@ func parseJWKS(body []byte) ([]jwk, error) {
 	out := make([]jwk, 0, len(set.Keys))
 	for _, raw := range set.Keys {
 		var k struct {
-			Kid, Kty, N, E string
+			Kid, Kty, Alg, N, E string
 		}
 		if json.Unmarshal(raw, &k) != nil {
 			continue
 		}
-		key := jwk{Kid: k.Kid, raw: raw}
+		key := jwk{Kid: k.Kid, Alg: k.Alg, raw: raw}
 		if k.Kty == "RSA" {
 			key.rsa = rsaFromJWK(k.N, k.E)
 		}

@@ -12,6 +12,7 @@ func Matrix() []Case {
 		{Claims, claimsCases()},
 		{RFC6750, rfc6750Cases()},
 		{CORS, corsCases()},
+		{Stateful, statefulCases()},
 		{Rotation, rotationCases()},
 	} {
 		for _, c := range group.cases {

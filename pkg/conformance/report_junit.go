@@ -29,11 +29,17 @@ type junitSuite struct {
 }
 
 type junitCase struct {
-	Name      string        `xml:"name,attr"`
-	Classname string        `xml:"classname,attr"`
-	Time      string        `xml:"time,attr"`
-	Failure   *junitMessage `xml:"failure,omitempty"`
-	Skipped   *junitMessage `xml:"skipped,omitempty"`
+	Name       string          `xml:"name,attr"`
+	Classname  string          `xml:"classname,attr"`
+	Time       string          `xml:"time,attr"`
+	Properties []junitProperty `xml:"properties>property"`
+	Failure    *junitMessage   `xml:"failure,omitempty"`
+	Skipped    *junitMessage   `xml:"skipped,omitempty"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
 }
 
 type junitMessage struct {
@@ -59,12 +65,15 @@ func (r *Report) WriteJUnit(w io.Writer) error {
 			out.Suites = append(out.Suites, junitSuite{Name: string(c.Category)})
 		}
 		suite := &out.Suites[i]
-		tc := junitCase{Name: c.Name, Classname: "tokencheck." + string(c.Category), Time: seconds(res.Duration)}
+		tc := junitCase{Name: c.Name, Classname: "tokencheck." + string(c.Category), Time: seconds(res.Duration),
+			Properties: []junitProperty{{Name: "severity", Value: c.Severity.String()}}}
 		switch res.Verdict {
 		case Fail:
+			tc.Properties = append(tc.Properties, junitProperty{Name: "failure_severity", Value: res.Severity.String()})
 			tc.Failure = &junitMessage{
-				Message: res.Detail, Type: "expected " + c.Expect.String(),
-				Text: fmt.Sprintf("%s\nwhy it matters: %s\nWWW-Authenticate: %s", res.Detail, c.Why, res.Challenge),
+				Message: res.Detail, Type: res.Severity.String() + ": expected " + c.Expect.For(r.Profile),
+				Text: fmt.Sprintf("severity: %s\n%s\nwhy it matters: %s\nWWW-Authenticate: %s",
+					res.Severity, res.Detail, res.Why, res.Challenge),
 			}
 			suite.Failures++
 		case Skip:

@@ -50,7 +50,13 @@ type Result struct {
 	Challenge string
 	Verdict   Verdict
 	// Detail explains a failure or a skip, or carries a note on a pass.
-	Detail   string
+	Detail string
+	// Severity and Why are the failure's (a missing challenge on a right status is low whatever the case); zero
+	// and "" unless Verdict is Fail.
+	Severity Severity
+	Why      string
+	// Crashed marks a failure where the API dropped the connection or answered 5xx, even when sent alone.
+	Crashed  bool
 	Duration time.Duration
 }
 
@@ -117,7 +123,8 @@ func (r *Runner) Cases() []Case {
 }
 
 // Run sends every selected case, concurrently but bounded, then the serial ones one by one, and returns the
-// results in report order.
+// results in report order. A case that got no answer or a 5xx is sent again alone on a fresh connection, so a crash
+// another request caused is never blamed on it.
 func (r *Runner) Run(ctx context.Context, env *Env) []Result {
 	cases := r.Cases()
 	results := make([]Result, len(cases))
@@ -136,11 +143,47 @@ func (r *Runner) Run(ctx context.Context, env *Env) []Result {
 	}
 	wg.Wait()
 	for i := range cases {
+		if !cases[i].Serial && results[i].Crashed {
+			results[i] = r.again(ctx, env, &cases[i], results[i])
+		}
+	}
+	for i := range cases {
 		if cases[i].Serial {
 			results[i] = r.runOne(ctx, env, &cases[i])
+			if results[i].Crashed {
+				results[i] = r.again(ctx, env, &cases[i], results[i])
+			}
 		}
 	}
 	return results
+}
+
+// again re-runs a case that crashed, alone and on a connection of its own, after making sure the API answers at
+// all; the second answer is the verdict, with the first one noted when they differ.
+func (r *Runner) again(ctx context.Context, env *Env, c *Case, first Result) Result {
+	if err := env.awaitAlive(ctx); err != nil {
+		first.Detail += "; the API then stopped answering altogether (" + err.Error() + "), so this may be an " +
+			"earlier request's crash"
+		return first
+	}
+	solo := *env
+	solo.HTTP = httpcall.Fresh(env.HTTP)
+	res := r.runOne(ctx, &solo, c)
+	if !res.Crashed {
+		res.Detail = joinNotes(res.Detail, "sent again alone after the first try got no answer or a 5xx ("+
+			first.Detail+"); another request probably crashed the API")
+	}
+	return res
+}
+
+func joinNotes(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
 }
 
 func (r *Runner) runOne(ctx context.Context, env *Env, c *Case) (res Result) {
@@ -161,21 +204,72 @@ func (r *Runner) runOne(ctx context.Context, env *Env, c *Case) (res Result) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := c.Build(ctx, env)
+	steps, err := r.steps(ctx, env, c)
 	if err != nil {
 		if errors.Is(err, ErrSkip) {
 			res.Verdict, res.Detail = Skip, err.Error()
 			return res
 		}
 		res.Verdict, res.Detail = Fail, "could not build the request: "+err.Error()
+		res.Severity, res.Why = Low, "the suite could not run this case; see the detail"
 		return res
 	}
-	resp, err := httpcall.Do(ctx, env.HTTP, req)
-	if err != nil {
-		res.Verdict, res.Detail = Fail, "no response: "+err.Error()
-		return res
+	for i, st := range steps {
+		if st.Request.URL == "" {
+			res.Verdict, res.Detail = Skip, routeSkipped
+			return res
+		}
+		if err := sleepUntil(ctx, st.At); err != nil {
+			res.Verdict, res.Detail = Skip, "not run: "+err.Error()
+			return res
+		}
+		prefix := ""
+		if len(steps) > 1 {
+			prefix = fmt.Sprintf("step %d of %d (%s): ", i+1, len(steps), st.Label)
+		}
+		resp, err := httpcall.Do(ctx, env.HTTP, st.Request)
+		if err != nil {
+			res.Got, res.Challenge = 0, ""
+			res.Verdict, res.Detail, res.Crashed = Fail, prefix+"no answer: "+err.Error(), true
+			res.Severity, res.Why = High, whyCrash
+			return res
+		}
+		res.Got, res.Challenge = resp.Status, resp.Header.Get("WWW-Authenticate")
+		j := r.judge(ctx, env, c, st.Expect, resp)
+		res.Verdict, res.Detail = j.verdict, joinNotes(res.Detail, j.detail)
+		if j.verdict == Fail {
+			res.Detail = prefix + j.detail
+			res.Severity, res.Why, res.Crashed = j.finding.Severity, j.finding.Why, resp.Status >= 500
+			return res
+		}
 	}
-	res.Got, res.Challenge = resp.Status, resp.Header.Get("WWW-Authenticate")
-	res.Verdict, res.Detail = r.judge(ctx, env, c, resp)
 	return res
+}
+
+// steps is a case's requests: its Steps, or the one request Build makes with the case's expectation.
+func (r *Runner) steps(ctx context.Context, env *Env, c *Case) ([]Step, error) {
+	if c.Steps != nil {
+		return c.Steps(ctx, env)
+	}
+	req, err := c.Build(ctx, env)
+	if err != nil {
+		return nil, err
+	}
+	return []Step{{Request: req, Expect: c.Expect}}, nil
+}
+
+// sleepUntil waits until t (no wait for a zero or past t) or until ctx ends.
+func sleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if t.IsZero() || d <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
 }

@@ -19,8 +19,9 @@ import (
 	"time"
 )
 
-// Trap is the tester's own key server. Tokens in the jku/x5u cases point at it and are signed by its key: an API
-// that fetches from it trusts keys named by the token itself. It counts requests per case, so a case can prove the
+// Trap is the tester's own key server. Tokens in the jku/x5u cases point at it, and the attacker-issuer case names
+// it as iss (it serves that issuer's discovery and JWKS); all are signed by its key: an API that fetches from it
+// trusts keys named by the token itself. It counts requests per case, so a case can prove the
 // API never fetched its URL — conclusive only when the API could have reached it (see Conclusive).
 type Trap struct {
 	// URL is the base URL the API would use to reach the trap.
@@ -120,6 +121,12 @@ func (t *Trap) CertURL(name string) string {
 	return t.URL + "/x5u/" + url.PathEscape(name) + "/cert.pem"
 }
 
+// IssuerURL is the attacker issuer for the case named name: discovery and a JWKS of the trap key are served below
+// it.
+func (t *Trap) IssuerURL(name string) string {
+	return t.URL + "/issuer/" + url.PathEscape(name) + "/"
+}
+
 // Hits is how many requests the trap received for the case named name.
 func (t *Trap) Hits(name string) int {
 	t.mu.Lock()
@@ -146,6 +153,26 @@ func (t *Trap) serve(w http.ResponseWriter, r *http.Request) {
 	case "x5u":
 		w.Header().Set("Content-Type", "application/pem-certificate-chain")
 		_ = pem.Encode(w, &pem.Block{Type: "CERTIFICATE", Bytes: t.cert})
+	case "issuer":
+		t.serveIssuer(w, r, name)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// serveIssuer answers as an OIDC issuer whose keys are the trap's: discovery at both well-known paths, the JWKS
+// at the jwks_uri and at Auth0's <issuer>.well-known/jwks.json.
+func (t *Trap) serveIssuer(w http.ResponseWriter, r *http.Request, name string) {
+	iss := t.IssuerURL(name)
+	w.Header().Set("Content-Type", "application/json")
+	switch strings.TrimPrefix(r.URL.Path, "/issuer/"+name) {
+	case "/.well-known/openid-configuration", "/.well-known/oauth-authorization-server":
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"issuer": iss, "jwks_uri": iss + ".well-known/jwks.json",
+			"id_token_signing_alg_values_supported": []string{"RS256"},
+		})
+	case "/.well-known/jwks.json", "/jwks.json":
+		_ = json.NewEncoder(w).Encode(map[string]any{"keys": []any{t.PublicJWK()}})
 	default:
 		http.NotFound(w, r)
 	}
