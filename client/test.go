@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -26,7 +27,14 @@ type testOptions struct {
 	listen, listenURL         string
 	concurrency               int
 	timeout                   time.Duration
+	ca                        string
+	leeway                    time.Duration
+	skipRoutes                []string
+	failOn                    string
 }
+
+// routeNames are the --skip-route values, each naming one of conformance.Paths.
+var routeNames = []string{"public", "private", "scoped"}
 
 func newTestCmd(a *app) *cobra.Command {
 	o := &testOptions{}
@@ -40,7 +48,15 @@ With the stand-in tenant (client tenant) every case runs: tokens are minted with
 With a real tenant, tokens come from client credentials (--client-id/--client-secret, and optionally a client
 without the scope, --noscope-client-id/--noscope-client-secret); cases that need the issuer's key are skipped.
 
-Exit status: 0 all passed, 1 some failed, 2 the suite could not run.`,
+Every case has a severity: critical (a forged or foreign token is accepted), high (a token wrong in its claims is
+accepted, a scope bypass, a crash or 5xx), medium (a valid token refused, weaker checks: typ, crit, nbf/iat,
+leeway, token in the URL, CORS), low (RFC 6750 form: challenge, error code, body). --fail-on sets the least
+severity that makes the exit status 1.
+
+The API's clock leeway is measured with the stand-in tenant (and reported) unless --leeway gives it. For an API
+that serves https with the stand-in tenant's CA (client tenant --tls), give that CA with --ca.
+
+Exit status: 0 all passed (or only failures below --fail-on), 1 some failed, 2 the suite could not run.`,
 		Args: cobra.NoArgs,
 	}
 	conn := a.addConnFlags(cmd)
@@ -64,6 +80,10 @@ Exit status: 0 all passed, 1 some failed, 2 the suite could not run.`,
 	f.StringVar(&o.listenURL, "listen-url", "", "base `URL` the API would reach that key server at (default from --listen)")
 	f.IntVar(&o.concurrency, "concurrency", 4, "cases run at once")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Second, "per-request timeout")
+	f.StringVar(&o.ca, "ca", "", "PEM `FILE` of a CA to trust besides the system's (e.g. the stand-in tenant's --tls-ca)")
+	f.DurationVar(&o.leeway, "leeway", 0, "the API's clock leeway on exp/nbf/iat, if known (default: measured and reported)")
+	f.StringSliceVar(&o.skipRoutes, "skip-route", nil, "a route the API does not have: public, private or scoped (repeatable)")
+	f.StringVar(&o.failOn, "fail-on", conformance.Low.String(), "least severity that fails the run: critical, high, medium or low")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return a.runTest(cmd, conn, o) }
 	return cmd
 }
@@ -86,10 +106,21 @@ func (a *app) runTest(cmd *cobra.Command, conn *connOptions, o *testOptions) err
 	if o.concurrency < 1 || o.timeout <= 0 {
 		return usageErrorf("--concurrency must be at least 1 and --timeout positive")
 	}
+	failOn, err := conformance.ParseSeverity(o.failOn)
+	if err != nil {
+		return usageErrorf("--fail-on: %w", err)
+	}
+	if o.leeway < 0 {
+		return usageErrorf("--leeway must not be negative (got %s)", o.leeway)
+	}
+	paths, err := skipRoutes(o.paths, o.skipRoutes)
+	if err != nil {
+		return err
+	}
 	runner := conformance.NewRunner(conformance.WithProfile(profile), conformance.WithFilter(filter),
 		conformance.WithConcurrency(o.concurrency), conformance.WithTimeout(2*o.timeout))
 	if o.list {
-		return listCases(a.stdout, runner.Cases())
+		return listCases(a.stdout, runner.Cases(), profile)
 	}
 	if len(runner.Cases()) == 0 {
 		return usageErrorf("--run %q selects no case; see client test --list", o.run)
@@ -100,7 +131,19 @@ func (a *app) runTest(cmd *cobra.Command, conn *connOptions, o *testOptions) err
 	if conn.IssuerURL() == "" {
 		return usageErrorf("the tenant is required: set --issuer / ISSUER_URL (e.g. http://localhost:4000/) or AUTH0_DOMAIN")
 	}
-	hc := httpcall.NewClient(o.timeout)
+	var clientOpts []httpcall.ClientOption
+	if o.ca != "" {
+		pemCerts, err := os.ReadFile(o.ca)
+		if err != nil {
+			return usageErrorf("--ca: %w", err)
+		}
+		pool, ok := httpcall.SystemPoolWith(pemCerts)
+		if !ok {
+			return usageErrorf("--ca %s holds no PEM certificate", o.ca)
+		}
+		clientOpts = append(clientOpts, httpcall.WithRootCAs(pool))
+	}
+	hc := httpcall.NewClient(o.timeout, clientOpts...)
 	if conn.Verbose {
 		hc = httpcall.Verbose(hc, a.stderr)
 	}
@@ -109,8 +152,9 @@ func (a *app) runTest(cmd *cobra.Command, conn *connOptions, o *testOptions) err
 		API: conn.API, Issuer: conn.IssuerURL(), Audience: conn.Audience,
 		ClientID: conn.ClientID, ClientSecret: conn.ClientSecret,
 		NoScopeClientID: o.noScopeID, NoScopeClientSecret: o.noScopeSecret,
-		Paths: o.paths, Scope: o.scope, Origin: o.origin, HTTP: hc,
+		Paths: paths, Scope: o.scope, Origin: o.origin, HTTP: hc,
 		TrapListen: o.listen, TrapURL: o.listenURL,
+		Leeway: o.leeway, LeewayGiven: cmd.Flags().Changed("leeway"),
 	})
 	if err != nil {
 		return &exitError{code: exitCannotGo, err: err}
@@ -118,7 +162,10 @@ func (a *app) runTest(cmd *cobra.Command, conn *connOptions, o *testOptions) err
 	defer env.Close()
 
 	start := time.Now()
-	rep := &conformance.Report{API: conn.API, Profile: profile, Results: runner.Run(ctx, env)}
+	rep := &conformance.Report{
+		API: conn.API, Issuer: env.Issuer, Audience: env.Audience, Profile: profile, Leeway: env.LeewayNote,
+		Results: runner.Run(ctx, env),
+	}
 	rep.Duration = time.Since(start)
 	if err := ctx.Err(); err != nil {
 		return &exitError{code: exitCannotGo, err: fmt.Errorf("interrupted: %w", err)}
@@ -132,21 +179,41 @@ func (a *app) runTest(cmd *cobra.Command, conn *connOptions, o *testOptions) err
 	if err := rep.Write(a.stdout, format, format == conformance.FormatTable && a.colorOK()); err != nil {
 		return &exitError{code: exitCannotGo, err: err}
 	}
-	if rep.Summary().Failed > 0 {
+	if rep.Summary().AtLeast(failOn) > 0 {
 		return checkFailed()
 	}
 	return nil
 }
 
-func listCases(w io.Writer, cases []conformance.Case) error {
+// skipRoutes blanks the routes named by --skip-route, which the suite then skips.
+func skipRoutes(p conformance.Paths, names []string) (conformance.Paths, error) {
+	for _, n := range names {
+		switch strings.ToLower(strings.TrimSpace(n)) {
+		case "public":
+			p.Public = ""
+		case "private":
+			p.Private = ""
+		case "scoped":
+			p.Scoped = ""
+		default:
+			return p, usageErrorf("--skip-route %q: use one of %s", n, strings.Join(routeNames, ", "))
+		}
+	}
+	if p.Private == "" && p.Scoped == "" {
+		return p, usageErrorf("--skip-route: the suite needs a protected route; keep private or scoped")
+	}
+	return p, nil
+}
+
+func listCases(w io.Writer, cases []conformance.Case, p conformance.Profile) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CASE\tCATEGORY\tNEEDS-KEY\tEXPECTED")
+	fmt.Fprintln(tw, "CASE\tCATEGORY\tSEVERITY\tNEEDS-KEY\tEXPECTED")
 	for _, c := range cases {
 		needs := "no"
 		if c.NeedsKey {
 			needs = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.ID(), c.Category, needs, c.Expect)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ID(), c.Category, c.Severity, needs, c.Expect.For(p))
 	}
 	return tw.Flush()
 }

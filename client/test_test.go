@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -25,10 +27,17 @@ import (
 func suiteStack(t *testing.T) map[string]string {
 	t.Helper()
 	ten, _ := teststack.Tenant(t, tenant.Options{})
-	apiSrv, _ := teststack.API(t, ten.URL+"/", teststack.APIOptions{
+	apiSrv, _ := suiteAPI(t, ten.URL+"/")
+	return map[string]string{"ISSUER_URL": ten.URL + "/", "AUTH0_AUDIENCE": teststack.Audience, "API_URL": apiSrv.URL}
+}
+
+// suiteAPI is the project's API trusting issuer, with a short clock leeway so the cache case waits seconds.
+func suiteAPI(t *testing.T, issuer string) (*httptest.Server, *auth.Validator) {
+	t.Helper()
+	return teststack.API(t, issuer, teststack.APIOptions{
+		Auth:        func(c *auth.Config) { c.ClockSkew = 2 * time.Second },
 		AuthOptions: []auth.Option{auth.WithUnknownKIDRefetch(50*time.Millisecond, 1, time.Second)},
 	})
-	return map[string]string{"ISSUER_URL": ten.URL + "/", "AUTH0_AUDIENCE": teststack.Audience, "API_URL": apiSrv.URL}
 }
 
 func suiteRun(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
@@ -234,5 +243,116 @@ func TestSuiteCLIRealTenantSkips(t *testing.T) {
 	if needsKey == 0 || rep.Summary.Skipped != needsKey || rep.Summary.Failed != 0 ||
 		rep.Summary.Passed != len(conformance.Matrix())-needsKey {
 		t.Errorf("summary %+v with %d key cases", rep.Summary, needsKey)
+	}
+}
+
+func TestSuiteCLIFailOnAndSeverities(t *testing.T) {
+	env := suiteStack(t)
+	// A scoped route that does not exist answers 404 to the no-scope token: refused, with the wrong status (low).
+	args := []string{"--scoped", "/no-such-route", "--run", "^quickstart/scoped-no-scope$"}
+	code, out, _ := suiteRun(t, env, args...)
+	if code != exitFailed || !strings.Contains(out, "failures: 0 critical, 0 high, 0 medium, 1 low") {
+		t.Fatalf("default --fail-on low: exit %d\n%s", code, out)
+	}
+	if code, out, _ = suiteRun(t, env, append(args, "--fail-on", "medium")...); code != exitOK ||
+		lastLine(out) != "0 passed, 1 failed, 0 skipped" {
+		t.Fatalf("--fail-on medium with a low failure: exit %d\n%s", code, out)
+	}
+	// An open private route is a critical failure: it fails even --fail-on critical.
+	code, out, _ = suiteRun(t, env, "--private", "/api/public", "--run", "^quickstart/no-header$", "--fail-on", "critical")
+	if code != exitFailed || !strings.Contains(out, "failures: 1 critical") {
+		t.Fatalf("--fail-on critical with a critical failure: exit %d\n%s", code, out)
+	}
+	if code, _, errOut := suiteRun(t, env, "--fail-on", "severe"); code != exitCannotGo || !strings.Contains(errOut, "--fail-on") {
+		t.Errorf("bad --fail-on: exit %d %q", code, errOut)
+	}
+}
+
+func TestSuiteCLISkipRoute(t *testing.T) {
+	env := suiteStack(t)
+	code, out, errOut := suiteRun(t, env, "--skip-route", "public", "--run", "^quickstart/", "--format", "json")
+	var rep struct {
+		Cases []struct {
+			ID, Verdict string
+			Detail      *string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitOK {
+		t.Fatalf("exit %d, %v\n%s\n%s", code, err, out, errOut)
+	}
+	for _, c := range rep.Cases {
+		skipped := c.Verdict == "skip"
+		if skipped != (c.ID == "quickstart/public") {
+			t.Errorf("%s: %s", c.ID, c.Verdict)
+		}
+		if skipped && (c.Detail == nil || !strings.Contains(*c.Detail, "--skip-route")) {
+			t.Errorf("%s skipped without saying why: %v", c.ID, c.Detail)
+		}
+	}
+	for _, bad := range [][]string{{"--skip-route", "admin"}, {"--skip-route", "private", "--skip-route", "scoped"}} {
+		if code, _, errOut := suiteRun(t, env, bad...); code != exitCannotGo || !strings.Contains(errOut, "--skip-route") {
+			t.Errorf("%v: exit %d %q", bad, code, errOut)
+		}
+	}
+}
+
+func TestSuiteCLILeewayGiven(t *testing.T) {
+	env := suiteStack(t)
+	code, out, errOut := suiteRun(t, env, "--leeway", "2s", "--run", "^claims/expired", "--format", "json")
+	var rep struct {
+		Leeway string
+		Cases  []struct{ ID, Verdict string }
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitOK || len(rep.Cases) != 3 {
+		t.Fatalf("exit %d, %v\n%s\n%s", code, err, out, errOut)
+	}
+	if rep.Leeway != "2s (given with --leeway)" {
+		t.Errorf("leeway %q", rep.Leeway)
+	}
+	code, out, _ = suiteRun(t, env, "--run", "^claims/leeway-at-most-5m$")
+	if code != exitOK || !strings.Contains(out, "clock leeway: 2s (measured") {
+		t.Errorf("measured leeway not reported: exit %d\n%s", code, out)
+	}
+}
+
+func TestSuiteCLITrustsGivenCA(t *testing.T) {
+	env := suiteStack(t)
+	plain, err := http.NewRequestWithContext(t.Context(), http.MethodGet, env["API_URL"], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := plain.URL
+	proxy := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A TLS front for the API: the suite must reach it only when it trusts the certificate's CA.
+		out := r.Clone(r.Context())
+		out.URL.Scheme, out.URL.Host, out.RequestURI = target.Scheme, target.Host, ""
+		resp, err := http.DefaultTransport.RoundTrip(out)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, vs := range resp.Header {
+			w.Header()[k] = vs
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(proxy.Close)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	pemCert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: proxy.Certificate().Raw})
+	if err := os.WriteFile(caFile, pemCert, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--api", proxy.URL, "--run", "^quickstart/(public|private-valid)$"}
+	if code, _, errOut := suiteRun(t, env, args...); code != exitCannotGo || !strings.Contains(errOut, "cannot reach the API") {
+		t.Fatalf("without --ca: exit %d %q", code, errOut)
+	}
+	if code, out, errOut := suiteRun(t, env, append(args, "--ca", caFile)...); code != exitOK {
+		t.Fatalf("with --ca: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, _, errOut := suiteRun(t, env, append(args, "--ca", filepath.Join(t.TempDir(), "none.pem"))...); code != exitCannotGo ||
+		!strings.Contains(errOut, "--ca") {
+		t.Errorf("missing --ca file: exit %d %q", code, errOut)
 	}
 }
