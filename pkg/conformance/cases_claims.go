@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokencheck/tokencheck/pkg/httpcall"
+	"github.com/tokencheck/tokencheck/pkg/tokens"
 )
 
 // claimSpec is one claims case: the token's header and claims, built when the case runs (times are relative to
@@ -158,6 +159,10 @@ func timeSpecs() []claimSpec {
 			}},
 		{name: "exp-missing", sev: High, expect: invalidToken,
 			why: "the API accepts a token without exp: it never expires", token: claims(map[string]any{"exp": nil})},
+		{name: "exp-null", sev: High, expect: Expect{Status: http.StatusUnauthorized, Error: "invalid_token",
+			Also: []int{http.StatusBadRequest}},
+			why:   "the API accepts \"exp\": null, which is no NumericDate (RFC 7519 §4.1.4): the token never expires",
+			token: claims(map[string]any{"exp": tokens.Null})},
 	}
 }
 
@@ -288,6 +293,10 @@ func headerSpecs() []claimSpec {
 		claimSpec{name: "kid-empty", sev: Medium, expect: kidOptional, check: notedIfAccepted("an empty kid"),
 			why:   "an empty kid must be answered cleanly, never crash the API",
 			token: header(map[string]any{"kid": ""})},
+		claimSpec{name: "kid-null", sev: Medium,
+			expect: Expect{Status: http.StatusUnauthorized, Error: "invalid_token", Also: []int{http.StatusBadRequest}},
+			why:    "the API accepts \"kid\": null; RFC 7515 §4.1.4 makes kid a string, so the header is invalid",
+			token:  header(map[string]any{"kid": tokens.Null})},
 		claimSpec{name: "kid-number", sev: Medium,
 			expect: Expect{Status: http.StatusUnauthorized, Error: "invalid_token", Also: []int{http.StatusBadRequest}},
 			why:    "the API accepts a numeric kid; RFC 7515 §4.1.4 makes kid a string, so the header is invalid",

@@ -21,10 +21,19 @@ const maxMintBytes = 256 << 10
 // PS256, PS384 or PS512 with the current RSA key, or ES256 with the P-256 key of a tenant run with an EC key. Header
 // and Claims override a normal token's header and claims, and JSON null removes an entry. The header starts with
 // the alg and kid really used, but may be made to say anything (forgeries): signing follows Alg, never the header.
+// SetNull names header and claim entries to write as JSON null, which a null in Header or Claims cannot say (it
+// removes): a "kid": null header, for one.
 type MintRequest struct {
-	Alg    string         `json:"alg,omitempty"`
-	Header map[string]any `json:"header,omitempty"`
-	Claims map[string]any `json:"claims,omitempty"`
+	Alg     string         `json:"alg,omitempty"`
+	Header  map[string]any `json:"header,omitempty"`
+	Claims  map[string]any `json:"claims,omitempty"`
+	SetNull MintNulls      `json:"set_null,omitzero"`
+}
+
+// MintNulls lists the entries /dev/mint writes as JSON null.
+type MintNulls struct {
+	Header []string `json:"header,omitempty"`
+	Claims []string `json:"claims,omitempty"`
 }
 
 // mintMethods are the algorithms /dev/mint signs with, in the order its errors list them. ES256 needs the P-256
@@ -66,6 +75,12 @@ func (t *Tenant) serveMint(w http.ResponseWriter, r *http.Request) {
 	}
 	override(header, req.Header)
 	override(claims, req.Claims)
+	for _, k := range req.SetNull.Header {
+		header[k] = nil
+	}
+	for _, k := range req.SetNull.Claims {
+		claims[k] = nil
+	}
 	tok, err := signWith(signer.method, signer.priv, signer.kid, header, claims)
 	if err != nil {
 		t.log.Error("mint token", "error", err)

@@ -43,6 +43,7 @@ func TestMintOverrides(t *testing.T) {
 		claims map[string]any
 		absent []string
 		header map[string]any
+		nulls  []string // header then claim entries present as JSON null
 	}{
 		{name: "override sub and scope", req: MintRequest{Claims: map[string]any{"sub": "auth0|bob", "scope": "read:messages"}},
 			valid: true, claims: map[string]any{"sub": "auth0|bob", "scope": "read:messages"}},
@@ -56,6 +57,8 @@ func TestMintOverrides(t *testing.T) {
 		{name: "jku added, kid removed", req: MintRequest{Header: map[string]any{"jku": "https://evil/jwks", "kid": nil}},
 			valid: true, header: map[string]any{"jku": "https://evil/jwks"}},
 		{name: "crit", req: MintRequest{Header: map[string]any{"crit": []any{"exp"}}}, valid: true, header: map[string]any{"crit": []any{"exp"}}},
+		{name: "kid null", req: MintRequest{SetNull: MintNulls{Header: []string{"kid"}}}, valid: false, nulls: []string{"header.kid"}},
+		{name: "exp null", req: MintRequest{SetNull: MintNulls{Claims: []string{"exp"}}}, valid: false, nulls: []string{"claims.exp"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,6 +81,16 @@ func TestMintOverrides(t *testing.T) {
 				}
 			}
 			h := header(t, tok)
+			for _, n := range tc.nulls {
+				part, k, _ := strings.Cut(n, ".")
+				m := claims
+				if part == "header" {
+					m = h
+				}
+				if v, ok := m[k]; !ok || v != nil {
+					t.Errorf("%s = %v (present %v), want JSON null", n, v, ok)
+				}
+			}
 			for k, v := range tc.header {
 				got, _ := json.Marshal(h[k])
 				want, _ := json.Marshal(v)

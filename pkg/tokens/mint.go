@@ -27,6 +27,31 @@ func NewMinter(d *Discovery, hc *http.Client) (*Minter, error) {
 	return &Minter{Endpoint: d.MintEndpoint, HTTP: hc}, nil
 }
 
+// Null, as a header or claim value given to MintAlg, makes that entry JSON null in the token, where a nil value
+// removes it: a "kid": null header is a token no real issuer writes, and one some APIs crash on.
+var Null = nullValue{}
+
+type nullValue struct{}
+
+// MarshalJSON is null, so a token compared with what was asked for matches.
+func (nullValue) MarshalJSON() ([]byte, error) { return []byte("null"), nil }
+
+// splitNulls is m without its Null values, and their names.
+func splitNulls(m map[string]any) (rest map[string]any, nulls []string) {
+	if m == nil {
+		return nil, nil
+	}
+	rest = make(map[string]any, len(m))
+	for k, v := range m {
+		if _, ok := v.(nullValue); ok {
+			nulls = append(nulls, k)
+			continue
+		}
+		rest[k] = v
+	}
+	return rest, nulls
+}
+
 // Mint returns a token signed RS256 by the tenant's current key; it is MintAlg with the tenant's default alg.
 func (m *Minter) Mint(ctx context.Context, header, claims map[string]any) (string, error) {
 	return m.MintAlg(ctx, "", header, claims)
@@ -35,18 +60,23 @@ func (m *Minter) Mint(ctx context.Context, header, claims map[string]any) (strin
 // MintAlg returns a token the tenant signs with alg: RS256, RS384, RS512, PS256, PS384 or PS512 with its current
 // RSA key, or ES256 with its P-256 key (a tenant run with --ec-key); "" leaves the choice to the tenant (RS256).
 // The tenant starts from a normal token's header (saying the alg and kid it used) and claims; entries given here
-// override them, and a nil claim or header value removes that entry. The header may lie about the alg; the
-// signature never follows it. An alg the tenant does not sign with is its 400 invalid_request.
+// override them, a nil claim or header value removes that entry, and Null makes it JSON null. The header may lie
+// about the alg; the signature never follows it. An alg the tenant does not sign with is its 400 invalid_request.
 func (m *Minter) MintAlg(ctx context.Context, alg string, header, claims map[string]any) (string, error) {
 	if m == nil || m.Endpoint == "" {
 		return "", errors.New("minter has no endpoint: the tenant is not the stand-in (no mint_endpoint in discovery)")
 	}
+	header, nullHeader := splitNulls(header)
+	claims, nullClaims := splitNulls(claims)
 	payload := map[string]any{"claims": claims}
 	if claims == nil {
 		payload["claims"] = map[string]any{}
 	}
 	if header != nil {
 		payload["header"] = header
+	}
+	if len(nullHeader)+len(nullClaims) > 0 {
+		payload["set_null"] = map[string][]string{"header": nullHeader, "claims": nullClaims}
 	}
 	if alg != "" {
 		payload["alg"] = alg
