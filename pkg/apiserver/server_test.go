@@ -15,10 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/tokencheck/tokencheck/internal/testissuer"
 	"github.com/tokencheck/tokencheck/pkg/auth"
 	"github.com/tokencheck/tokencheck/pkg/serverconfig"
 )
+
+func init() { gin.SetMode(gin.TestMode) }
 
 type syncBuffer struct {
 	mu sync.Mutex

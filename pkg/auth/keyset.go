@@ -62,6 +62,15 @@ func (k *keySet) KeyReplaceAll(ctx context.Context, given []jwkset.JWK) error {
 	return nil
 }
 
+// KeyRead is what keyfunc reads after an unknown-kid refetch: a kid known to name an unusable key is refused here,
+// so keyfunc never hands it out.
+func (k *keySet) KeyRead(ctx context.Context, kid string) (jwkset.JWK, error) {
+	if vk, ok := k.lookup(kid); ok && vk.pub == nil {
+		return jwkset.JWK{}, errBadKey
+	}
+	return k.MemoryJWKSet.KeyRead(ctx, kid)
+}
+
 // usableRSA returns the RSA public key if it may verify RS256 signatures, else nil.
 func usableRSA(key any, alg, use string) *rsa.PublicKey {
 	if (alg != "" && alg != "RS256") || (use != "" && use != "sig") {

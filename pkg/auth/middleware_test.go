@@ -17,7 +17,7 @@ import (
 	"github.com/tokencheck/tokencheck/internal/testissuer"
 )
 
-type answer struct {
+type httpAnswer struct {
 	status    int
 	challenge string
 	body      errorBody
@@ -25,7 +25,7 @@ type answer struct {
 	header    http.Header
 }
 
-func call(t *testing.T, method, u string, header http.Header, body string) answer {
+func call(t *testing.T, method, u string, header http.Header, body string) httpAnswer {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -46,7 +46,7 @@ func call(t *testing.T, method, u string, header http.Header, body string) answe
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	a := answer{status: resp.StatusCode, challenge: resp.Header.Get("WWW-Authenticate"), raw: string(raw), header: resp.Header}
+	a := httpAnswer{status: resp.StatusCode, challenge: resp.Header.Get("WWW-Authenticate"), raw: string(raw), header: resp.Header}
 	_ = json.Unmarshal(raw, &a.body)
 	return a
 }

@@ -208,8 +208,9 @@ func (v *Validator) keysChanged(ctx context.Context, old, cur map[string]verifyK
 	}
 }
 
-// Validate verifies token (the compact JWS, without "Bearer ") and returns its claims. Failures are
-// *ValidationError; ErrKeysUnavailable (wrapped) means no key set has loaded yet.
+// Validate verifies token (the compact JWS, without "Bearer ") and returns its claims. It knows nothing of HTTP:
+// failures are *ValidationError (ErrKeysUnavailable, wrapped, means no key set has loaded yet), and the adapter
+// turns them into answers and counts them.
 func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
 	var sum [32]byte
 	cacheable := v.cache != nil && len(token) <= maxCachedTokenBytes
@@ -238,7 +239,7 @@ func tokenKey(token string) [32]byte {
 // verify is the uncached path: parse, check headers, find the key, verify the signature, check the claims.
 func (v *Validator) verify(ctx context.Context, token string) (*Claims, *rsa.PublicKey, error) {
 	if len(token) > maxTokenBytes {
-		return nil, nil, v.fail(&ValidationError{Reason: ReasonMalformed, Err: errTooLarge})
+		return nil, nil, &ValidationError{Reason: ReasonMalformed, Err: errTooLarge}
 	}
 	claims := &Claims{}
 	var kid string
@@ -257,7 +258,7 @@ func (v *Validator) verify(ctx context.Context, token string) (*Claims, *rsa.Pub
 			s, _ := tok.Header["kid"].(string)
 			ve.KID = truncate(s)
 		}
-		return nil, nil, v.fail(ve)
+		return nil, nil, ve
 	}
 	claims.keyID = kid
 	return claims, key, nil
@@ -300,21 +301,20 @@ func (v *Validator) key(ctx context.Context, t *jwt.Token) (*rsa.PublicKey, stri
 	if kf == nil {
 		return nil, kid, ErrKeysUnavailable
 	}
-	// Unknown kid: keyfunc reads jwkset storage, which refetches the JWKS through the RefreshUnknownKID limiter.
-	// jwkset derives one context with a RateLimitWaitMax deadline for both limiter.Wait and the refetch request;
-	// rate.Limiter.Wait fails at once when the next token comes after that deadline, so a flood of forged kids is
-	// answered immediately and no request waits longer than unknownKIDWaitMax (at most 1s) for a slow JWKS.
-	if _, err := (*kf).KeyfuncCtx(context.WithValue(ctx, refetchMark{}, true))(t); err != nil {
+	// Unknown kid: keyfunc reads the jwkset storage, which refetches the JWKS through the unknown-kid limiter and
+	// returns the key it then finds; that key is the one used, after the same RSA checks as every other key.
+	raw, err := (*kf).KeyfuncCtx(context.WithValue(ctx, refetchMark{}, true))(t)
+	switch {
+	case errors.Is(err, errBadKey):
+		return nil, kid, err
+	case err != nil:
 		return nil, kid, fmt.Errorf("%w: %w", errUnknownKD, err)
 	}
-	vk, ok := v.keys.lookup(kid)
-	switch {
-	case !ok:
-		return nil, kid, errUnknownKD
-	case vk.pub == nil:
+	pub, ok := raw.(*rsa.PublicKey)
+	if !ok || usableRSA(pub, "", "") == nil {
 		return nil, kid, errBadKey
 	}
-	return vk.pub, kid, nil
+	return pub, kid, nil
 }
 
 // acceptedTyp allows the typ values of access tokens: JWT (Auth0) and at+jwt (RFC 9068), with or without the
@@ -324,12 +324,6 @@ func acceptedTyp(s string) bool {
 		s = s[len("application/"):]
 	}
 	return strings.EqualFold(s, "JWT") || strings.EqualFold(s, "at+jwt")
-}
-
-// fail counts the failure by reason and returns it.
-func (v *Validator) fail(ve *ValidationError) error {
-	v.metrics.failure(ve.Reason)
-	return ve
 }
 
 // truncate bounds attacker-controlled strings before they reach logs.
