@@ -134,7 +134,7 @@ func (e *IssuerMismatchError) Error() string {
 // Hint is the likely fix, for the one log line that reports the mismatch.
 func (e *IssuerMismatchError) Hint() string {
 	switch {
-	case strings.TrimSuffix(e.Configured, "/") == strings.TrimSuffix(e.Discovered, "/"):
+	case strings.TrimRight(e.Configured, "/") == strings.TrimRight(e.Discovered, "/"):
 		return fmt.Sprintf("the two differ only by a trailing slash; configure the issuer exactly as %q", e.Discovered)
 	case strings.EqualFold(e.Configured, e.Discovered):
 		return fmt.Sprintf("the two differ only in letter case; configure the issuer exactly as %q", e.Discovered)

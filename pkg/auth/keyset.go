@@ -212,6 +212,9 @@ func (k *keySet) publish(ctx context.Context, entries []entry, problems []string
 	for _, e := range entries {
 		j := e.jwk
 		vk := verifyKey{pub: usableJWK(j.Key(), e.marshal), jwk: &j}
+		if why := weakRSA(j.Key()); why != "" {
+			problems = append(problems, fmt.Sprintf("kid %q: %s", truncate(e.marshal.KID), why))
+		}
 		if prev, dup := cur[e.marshal.KID]; dup {
 			if prev.pub == nil || vk.pub == nil || !prev.pub.Equal(vk.pub) {
 				ambiguous[e.marshal.KID] = true
@@ -250,6 +253,21 @@ func usableJWK(key any, m jwkset.JWKMarshal) *rsa.PublicKey {
 		return nil
 	}
 	return usableRSA(key)
+}
+
+// weakRSA says why an RSA key is refused as too weak or broken, or "" (also for keys that are not RSA at all).
+func weakRSA(key any) string {
+	if usableRSA(key) != nil {
+		return ""
+	}
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		if k.N == nil || k.N.BitLen() < minRSABits {
+			return fmt.Sprintf("RSA key shorter than %d bits; skipped", minRSABits)
+		}
+		return fmt.Sprintf("RSA exponent %d is not a usable public exponent; skipped", k.E)
+	}
+	return ""
 }
 
 // usableRSA returns the RSA public key if it is one strong enough to trust, else nil.
