@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/net/netutil"
 
 	"github.com/tokencheck/tokencheck/pkg/api"
 	"github.com/tokencheck/tokencheck/pkg/auth"
@@ -185,6 +186,13 @@ func Run(ctx context.Context, cfg *serverconfig.Config, opts ...Option) error {
 		}
 	}
 
+	maxConns := cfg.MaxConnections
+	if maxConns <= 0 {
+		maxConns = serverconfig.DefaultMaxConnections
+	}
+	// Beyond the limit, connections wait in the kernel's accept queue instead of each costing a goroutine.
+	ln = netutil.LimitListener(ln, maxConns)
+
 	srv := newHTTPServer(h, o.logger, o.timeouts)
 	o.logger.LogAttrs(ctx, slog.LevelInfo, "server starting",
 		slog.String("addr", ln.Addr().String()),
@@ -198,6 +206,7 @@ func Run(ctx context.Context, cfg *serverconfig.Config, opts ...Option) error {
 		slog.Duration("clock_skew", cfg.ClockSkew),
 		slog.Duration("jwks_refresh_interval", cfg.JWKSRefreshInterval),
 		slog.Int("token_cache_size", cfg.TokenCacheSize),
+		slog.Int("max_connections", maxConns),
 	)
 	return serve(ctx, srv, ln, o.logger, o.shutdownTimeout)
 }

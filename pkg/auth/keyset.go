@@ -134,7 +134,9 @@ func (k *keySet) JSONWithOptions(ctx context.Context, m jwkset.JWKMarshalOptions
 }
 
 // Marshal is jwkset's view of the usable keys.
-func (k *keySet) Marshal(ctx context.Context) (jwkset.JWKSMarshal, error) { return k.memory(ctx).Marshal(ctx) }
+func (k *keySet) Marshal(ctx context.Context) (jwkset.JWKSMarshal, error) {
+	return k.memory(ctx).Marshal(ctx)
+}
 
 // MarshalWithOptions is jwkset's view of the usable keys.
 func (k *keySet) MarshalWithOptions(ctx context.Context, m jwkset.JWKMarshalOptions, v jwkset.JWKValidateOptions) (jwkset.JWKSMarshal, error) {

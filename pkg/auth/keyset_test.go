@@ -197,7 +197,9 @@ func TestDiscoveryRefusesForeignDocuments(t *testing.T) {
 			mux.HandleFunc("GET /.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
 				_, _ = fmt.Fprintf(w, `{"issuer":%q,"jwks_uri":%q}`, tt.issuer(self), tt.jwksURI(self))
 			})
-			serve := func(w http.ResponseWriter, _ *http.Request) { _, _ = fmt.Fprintf(w, `{"keys":[%s]}`, mustJSON(t, key.JWK())) }
+			serve := func(w http.ResponseWriter, _ *http.Request) {
+				_, _ = fmt.Fprintf(w, `{"keys":[%s]}`, mustJSON(t, key.JWK()))
+			}
 			mux.HandleFunc("GET /keys", serve)
 			mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
 				if tt.redirect != nil {

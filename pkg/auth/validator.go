@@ -36,7 +36,7 @@ type Validator struct {
 	cache   *tokenCache
 	metrics *metrics
 	refetch *refetcher
-	flights singleflight.Group    // one JWKS fetch at a time, shared by periodic refreshes and refetches
+	flights singleflight.Group     // one JWKS fetch at a time, shared by periodic refreshes and refetches
 	jwksURL atomic.Pointer[string] // set by the first successful load
 
 	life   context.Context // ends with Close; bounds every fetch

@@ -17,6 +17,9 @@ const (
 	DefaultJWKSRefreshInterval = auth.DefaultRefreshInterval
 	// DefaultTokenCacheSize is pkg/auth's bound (about 64 MiB worst case), so both packages agree on one value.
 	DefaultTokenCacheSize = auth.DefaultCacheSize
+	// DefaultMaxConnections bounds concurrent client connections, so a connection flood exhausts neither file
+	// descriptors nor memory; well above what one instance serves at its measured rate.
+	DefaultMaxConnections = 4096
 )
 
 // Config is the validated server configuration; every field is ready to use as is.
@@ -41,4 +44,6 @@ type Config struct {
 	JWKSRefreshInterval time.Duration
 	// TokenCacheSize is the number of verified tokens cached; 0 disables the cache.
 	TokenCacheSize int
+	// MaxConnections bounds concurrent client connections (MAX_CONNECTIONS); 0 means DefaultMaxConnections.
+	MaxConnections int
 }

@@ -27,6 +27,7 @@ const (
 	EnvRequiredScope       = "REQUIRED_SCOPE"
 	EnvJWKSRefreshInterval = "JWKS_REFRESH_INTERVAL"
 	EnvTokenCacheSize      = "TOKEN_CACHE_SIZE" //nolint:gosec // a variable name, not a credential
+	EnvMaxConnections      = "MAX_CONNECTIONS"
 )
 
 // setting describes one variable: its flag is the lower-kebab of its name, aliases match the client's flags.
@@ -49,6 +50,8 @@ var settings = []setting{
 	{env: EnvRequiredScope, usage: "`scope` the scoped routes require (default read:messages)"},
 	{env: EnvJWKSRefreshInterval, usage: "periodic key set refresh, a `duration` (default 10m)"},
 	{env: EnvTokenCacheSize, usage: "verified-token cache `entries`; 0 disables (default " + strconv.Itoa(DefaultTokenCacheSize) + ")"},
+	{env: EnvMaxConnections, usage: "most concurrent client `connections`; further ones wait to be accepted (default " +
+		strconv.Itoa(DefaultMaxConnections) + ")"},
 }
 
 // FlagName is the flag equivalent of an environment variable: PORT ⇔ --port, AUTH0_AUDIENCE ⇔ --auth0-audience.

@@ -13,6 +13,7 @@ const (
 	maxClockSkew          = 5 * time.Minute
 	minJWKSRefresh        = time.Second
 	maxTokenCacheSize     = 10_000_000
+	maxMaxConnections     = 1_000_000
 	maxEchoedValueLength  = 80
 	exampleAudience       = "https://quickstarts/api"
 	exampleAuth0Domain    = "example.us.auth0.com"
@@ -102,6 +103,13 @@ func validate(values map[string]raw) (*Config, []Problem) {
 			c.addf(EnvTokenCacheSize, "%s is not a cache size; use a whole number from 0 (disabled) to %d", quote(v), maxTokenCacheSize)
 		}
 		cfg.TokenCacheSize = n
+	}
+	if v := c.get(EnvMaxConnections); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxMaxConnections {
+			c.addf(EnvMaxConnections, "%s is not a connection limit; use a whole number from 1 to %d, e.g. %d", quote(v), maxMaxConnections, DefaultMaxConnections)
+		}
+		cfg.MaxConnections = n
 	}
 	return cfg, c.problems
 }
