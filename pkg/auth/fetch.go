@@ -185,8 +185,8 @@ func discoverJWKS(ctx context.Context, hc *http.Client, issuer string, allowInse
 	if doc.JWKSURI == "" {
 		return "", fmt.Errorf("discovery %s: no jwks_uri; configure the JWKS URL explicitly", u)
 	}
-	if err := checkURL("jwks_uri", doc.JWKSURI, allowInsecure); err != nil {
-		return "", err
+	if err := CheckURL(doc.JWKSURI, allowInsecure); err != nil {
+		return "", fmt.Errorf("discovery %s: jwks_uri %q %w", u, doc.JWKSURI, err)
 	}
 	iu, _ := url.Parse(issuer) // validated by Config.validate
 	ju, _ := url.Parse(doc.JWKSURI)

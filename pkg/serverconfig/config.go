@@ -5,15 +5,16 @@ package serverconfig
 import (
 	"time"
 
+	"github.com/tokencheck/tokencheck/pkg/api"
 	"github.com/tokencheck/tokencheck/pkg/auth"
 )
 
 // Defaults of the contract, exported so docs, tests and callers agree on one value.
 const (
 	DefaultPort                = 3010
-	DefaultCORSAllowedOrigins  = "http://localhost:3000"
+	DefaultCORSAllowedOrigins  = api.DefaultAllowedOrigin
 	DefaultClockSkew           = auth.DefaultClockSkew
-	DefaultRequiredScope       = "read:messages"
+	DefaultRequiredScope       = api.DefaultRequiredScope
 	DefaultJWKSRefreshInterval = auth.DefaultRefreshInterval
 	// DefaultTokenCacheSize is pkg/auth's bound (about 64 MiB worst case), so both packages agree on one value.
 	DefaultTokenCacheSize = auth.DefaultCacheSize
