@@ -16,11 +16,21 @@ import (
 // outcomeKey is the request-context key of the per-request *outcome.
 type outcomeKey struct{}
 
-// outcome is what one request's authentication came to: the rejection (nil once passed) and who answered it.
+// outcome is what one request's authentication came to: the rejection (nil once passed) and who answered it. It
+// is itself the request's context (the parent plus itself under outcomeKey), which saves an allocation per request.
 type outcome struct {
+	context.Context
 	v   *Validator
 	c   *gin.Context
 	err error
+}
+
+// Value answers outcomeKey with the outcome itself and everything else from the parent context.
+func (o *outcome) Value(key any) any {
+	if key == (outcomeKey{}) {
+		return o
+	}
+	return o.Context.Value(key)
 }
 
 func outcomeOf(ctx context.Context) *outcome {
@@ -42,8 +52,8 @@ func (v *Validator) Middleware() gin.HandlerFunc {
 		outcomeOf(r.Context()).c.Request = r
 	}))
 	return func(c *gin.Context) {
-		o := &outcome{v: v, c: c}
-		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), outcomeKey{}, o))
+		o := &outcome{Context: c.Request.Context(), v: v, c: c}
+		c.Request = c.Request.WithContext(o)
 		check.ServeHTTP(c.Writer, c.Request)
 		if o.err != nil {
 			o.reject(c, o.err)
