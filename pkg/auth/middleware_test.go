@@ -278,3 +278,35 @@ func TestMalformedBeforeKeysLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestClaimsLiveInTheRequestContext: after Middleware, plain net/http code finds the claims where go-jwt-middleware
+// put them, through the one accessor, and Gin code finds the same value.
+func TestClaimsLiveInTheRequestContext(t *testing.T) {
+	iss := testissuer.New(t)
+	v := newValidator(t, iss, nil)
+	waitReady(t, v)
+	r := gin.New()
+	r.GET("/h", v.Middleware(), func(c *gin.Context) {
+		fromGin, _ := ClaimsFrom(c)
+		c.Next()
+		if fromCtx, _ := ClaimsFromContext(c.Request.Context()); fromCtx != fromGin {
+			t.Error("Gin and the request context disagree on the claims")
+		}
+	}, gin.WrapH(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, ok := ClaimsFromContext(r.Context())
+		if !ok {
+			http.Error(w, "no claims", http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, claims.Subject)
+	})))
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	a := call(t, "GET", srv.URL+"/h", http.Header{"Authorization": {"Bearer " + iss.Token(t, nil)}}, "")
+	if a.status != http.StatusOK || a.raw != "test-client@clients" {
+		t.Fatalf("%d %s", a.status, a.raw)
+	}
+	if _, ok := ClaimsFromContext(context.Background()); ok {
+		t.Error("claims found in an empty context")
+	}
+}
