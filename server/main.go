@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/tokencheck/tokencheck/pkg/apiserver"
 	"github.com/tokencheck/tokencheck/pkg/serverconfig"
 )
@@ -29,6 +31,7 @@ const (
 )
 
 func main() {
+	gin.SetMode(gin.ReleaseMode) // the binary owns process-wide settings; no debug route dump on stdout
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()

@@ -1,6 +1,6 @@
 // Package teststack starts the project's real parts in-process for tests: the stand-in tenant and the API (the
-// pkg/api router guarded by the pkg/auth validator), each on a loopback httptest server. Tests of the client, the
-// conformance suite and the end-to-end wiring share it instead of each assembling the same stack.
+// same apiserver.NewHandler wiring the server binary runs), each on a loopback httptest server. Tests of the
+// client, the conformance suite and the end-to-end wiring share it instead of each assembling the same stack.
 package teststack
 
 import (
@@ -11,8 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/tokencheck/tokencheck/pkg/api"
+	"github.com/tokencheck/tokencheck/pkg/apiserver"
 	"github.com/tokencheck/tokencheck/pkg/auth"
+	"github.com/tokencheck/tokencheck/pkg/serverconfig"
 	"github.com/tokencheck/tokencheck/pkg/tenant"
 )
 
@@ -40,7 +44,8 @@ type APIOptions struct {
 	Auth func(*auth.Config)
 	// AuthOptions tune the validator, e.g. a fast unknown-kid refetch for rotation tests.
 	AuthOptions []auth.Option
-	// Router is passed to api.NewRouter; its Auth field is filled in.
+	// Router sets the router's scope, origins, logger and registry; its Auth field is ignored (the API's own
+	// validator guards it).
 	Router api.Options
 	// Wrap, if set, wraps the router, e.g. to build a deliberately broken API around the real one.
 	Wrap func(http.Handler) http.Handler
@@ -49,34 +54,47 @@ type APIOptions struct {
 // API starts the real API trusting issuer and waits until its key set has loaded.
 func API(tb testing.TB, issuer string, o APIOptions) (*httptest.Server, *auth.Validator) {
 	tb.Helper()
-	cfg := auth.Config{
-		Issuer:        issuer,
-		Audiences:     []string{Audience},
-		AllowInsecure: true,
-		ClockSkew:     auth.DefaultClockSkew,
-		CacheSize:     auth.DefaultCacheSize,
-		Logger:        slog.New(slog.DiscardHandler),
+	gin.SetMode(gin.TestMode) // what the server binary's release mode is to production: no debug output
+	cfg := &serverconfig.Config{
+		Issuer:              issuer,
+		Audiences:           []string{Audience},
+		AllowInsecureIssuer: true,
+		CORSAllowedOrigins:  []string{serverconfig.DefaultCORSAllowedOrigins},
+		ClockSkew:           serverconfig.DefaultClockSkew,
+		RequiredScope:       serverconfig.DefaultRequiredScope,
+		JWKSRefreshInterval: serverconfig.DefaultJWKSRefreshInterval,
+		TokenCacheSize:      serverconfig.DefaultTokenCacheSize,
 	}
-	if o.Auth != nil {
-		o.Auth(&cfg)
+	if o.Router.RequiredScope != "" {
+		cfg.RequiredScope = o.Router.RequiredScope
 	}
-	opts := append([]auth.Option{auth.WithRetryBackoff(10*time.Millisecond, 100*time.Millisecond)}, o.AuthOptions...)
-	v, err := auth.New(context.Background(), cfg, opts...)
+	if o.Router.AllowedOrigins != nil {
+		cfg.CORSAllowedOrigins = o.Router.AllowedOrigins
+	}
+	logger := o.Router.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	opts := []apiserver.Option{
+		apiserver.WithLogger(logger),
+		apiserver.WithAuthOptions(append([]auth.Option{auth.WithRetryBackoff(10*time.Millisecond, 100*time.Millisecond)}, o.AuthOptions...)...),
+		apiserver.WithAuthConfig(o.Auth),
+		apiserver.WithHandlerWrapper(o.Wrap),
+	}
+	if o.Router.Registry != nil {
+		opts = append(opts, apiserver.WithRegistry(o.Router.Registry))
+	}
+	h, err := apiserver.NewHandler(context.Background(), cfg, opts...)
 	if err != nil {
-		tb.Fatalf("auth.New: %v", err)
+		tb.Fatalf("apiserver.NewHandler: %v", err)
 	}
-	tb.Cleanup(func() { _ = v.Close() })
-	for deadline := time.Now().Add(10 * time.Second); !v.Ready(); time.Sleep(10 * time.Millisecond) {
+	tb.Cleanup(func() { _ = h.Close() })
+	for deadline := time.Now().Add(10 * time.Second); !h.Validator.Ready(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			tb.Fatalf("the API never loaded the key set of %s", issuer)
 		}
 	}
-	o.Router.Auth = v
-	var h http.Handler = api.NewRouter(o.Router)
-	if o.Wrap != nil {
-		h = o.Wrap(h)
-	}
 	srv := httptest.NewServer(h)
 	tb.Cleanup(srv.Close)
-	return srv, v
+	return srv, h.Validator
 }

@@ -29,7 +29,7 @@ func corsMiddleware(origins []string, logger *slog.Logger) gin.HandlerFunc {
 			allowAll = true
 			continue
 		}
-		norm, ok := normalizeOrigin(o)
+		norm, ok := NormalizeOrigin(o)
 		if !ok {
 			logger.Warn("ignoring an invalid CORS origin; use scheme://host[:port]", slog.String("origin", o))
 			continue
@@ -88,8 +88,9 @@ func refusePreflight(c *gin.Context) {
 		"This origin may not call the API from a browser; add it to CORS_ALLOWED_ORIGINS on the server.")
 }
 
-// normalizeOrigin lower-cases an origin and checks it is scheme://host[:port], as browsers send it.
-func normalizeOrigin(o string) (string, bool) {
+// NormalizeOrigin lower-cases an origin and checks it is scheme://host[:port], as browsers send it; the one origin
+// rule, shared with pkg/serverconfig so a configured origin is judged the same when loaded and when served.
+func NormalizeOrigin(o string) (string, bool) {
 	o = strings.ToLower(strings.TrimSuffix(o, "/"))
 	u, err := url.Parse(o)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" ||

@@ -5,16 +5,17 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/tokencheck/tokencheck/pkg/auth"
 )
 
 // The quickstart bodies, byte for byte as Auth0's samples and the seed's sample server send them.
 const (
-	publicMessage      = "Hello from a public endpoint! You don't need to be authenticated to see this."
-	privateMessage     = "Hello from a private endpoint! You need to be authenticated to see this."
-	pingText           = "All good. You don't need to be authenticated to call this"
-	securedPingText    = "All good. You only get this message if you're authenticated"
-	contentTypeJSON    = "application/json; charset=utf-8"
-	readyRetryAfterSec = "5"
+	publicMessage   = "Hello from a public endpoint! You don't need to be authenticated to see this."
+	privateMessage  = "Hello from a private endpoint! You need to be authenticated to see this."
+	pingText        = "All good. You don't need to be authenticated to call this"
+	securedPingText = "All good. You only get this message if you're authenticated"
+	contentTypeJSON = "application/json; charset=utf-8"
 )
 
 var (
@@ -52,13 +53,13 @@ func jsonBody(body []byte) gin.HandlerFunc {
 func healthz(c *gin.Context) { c.Data(http.StatusOK, contentTypeJSON, healthyBody) }
 
 // readyz reports 503 until a key set is loaded, so orchestrators hold traffic that could only get 503s.
-func readyz(a Authenticator) gin.HandlerFunc {
+func readyz(ready func() bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if a.Ready() {
+		if ready() {
 			c.Data(http.StatusOK, contentTypeJSON, readyBody)
 			return
 		}
-		c.Header("Retry-After", readyRetryAfterSec)
+		c.Header("Retry-After", auth.RetryAfter)
 		c.Data(http.StatusServiceUnavailable, contentTypeJSON, notReadyBody)
 	}
 }

@@ -22,6 +22,8 @@ import (
 	"github.com/tokencheck/tokencheck/pkg/auth"
 )
 
+func init() { gin.SetMode(gin.TestMode) }
+
 // fixture is the real router with the real validator in front of a loopback issuer.
 type fixture struct {
 	iss    *testissuer.Issuer

@@ -1,11 +1,12 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tokencheck/tokencheck/internal/promreg"
 )
 
 // metrics are the router's HTTP instruments; labels are bounded (route templates, known methods, status codes).
@@ -34,17 +35,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 }
 
-// register adds c to reg, or reuses the collector already there, so two routers can share one registry.
+// register adds c to reg, or reuses the collector already there, so two routers can share one registry. A
+// conflicting collector under our name is not fatal: the router keeps counting, just unexported.
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		// A conflicting collector under our name: keep counting, just unexported.
-	}
+	c, _ = promreg.Register(reg, c)
 	return c
 }
 

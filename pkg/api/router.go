@@ -1,5 +1,7 @@
 // Package api is tokencheck's Gin router: the quickstart routes, health and metrics, CORS, request ids, access
-// logging and recovery. Token validation is not done here; it is plugged in through an Authenticator.
+// logging and recovery. Token validation is pkg/auth's: the router takes an *auth.Validator, whose middleware,
+// scope check and log attributes work together on one request state, so no other implementation can be plugged
+// in half-way.
 package api
 
 import (
@@ -22,19 +24,10 @@ const DefaultAllowedOrigin = "http://localhost:3000"
 // maxRequestBody bounds what any handler or middleware may read from a request body; the API takes none.
 const maxRequestBody = 64 << 10
 
-// Authenticator validates bearer tokens; *auth.Validator satisfies it, and the interface keeps the router
-// independent of how validation is configured.
-type Authenticator interface {
-	// Middleware rejects requests without a valid token, answering per RFC 6750, and stores the claims otherwise.
-	Middleware() gin.HandlerFunc
-	// Ready reports whether a key set has been loaded, i.e. whether valid tokens can be accepted at all.
-	Ready() bool
-}
-
 // Options configures NewRouter; the zero value of each field picks the contract's default.
 type Options struct {
 	// Auth guards the private routes; nil makes them answer 503 and /readyz report not ready.
-	Auth Authenticator
+	Auth *auth.Validator
 	// RequiredScope is demanded by the scoped routes (default read:messages).
 	RequiredScope string
 	// AllowedOrigins are the CORS origins, "*" for any (default http://localhost:3000).
@@ -46,9 +39,8 @@ type Options struct {
 }
 
 // NewRouter builds the API with every route of the contract. It never panics on bad options: invalid origins are
-// skipped with a warning in the log.
+// skipped with a warning in the log. It leaves Gin's process-wide mode alone; the binary sets it.
 func NewRouter(opts Options) *gin.Engine {
-	gin.SetMode(gin.ReleaseMode)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
@@ -61,9 +53,9 @@ func NewRouter(opts Options) *gin.Engine {
 	if opts.AllowedOrigins == nil {
 		opts.AllowedOrigins = []string{DefaultAllowedOrigin}
 	}
-	authn := opts.Auth
-	if authn == nil {
-		authn = unavailable{}
+	authenticate, ready := unavailable, func() bool { return false }
+	if opts.Auth != nil {
+		authenticate, ready = opts.Auth.Middleware(), opts.Auth.Ready
 	}
 
 	r := gin.New()
@@ -87,27 +79,21 @@ func NewRouter(opts Options) *gin.Engine {
 	r.NoMethod(methodNotAllowed)
 
 	r.GET("/healthz", healthz)
-	r.GET("/readyz", readyz(authn))
+	r.GET("/readyz", readyz(ready))
 	r.GET("/metrics", gin.WrapH(metricsHandler(opts.Registry)))
 
 	r.GET("/api/public", jsonBody(publicBody))
 	r.GET("/ping", jsonBody(pingBody))
 
-	private := r.Group("", authn.Middleware())
+	private := r.Group("", authenticate)
 	private.GET("/api/private", jsonBody(privateBody))
 	private.GET("/secured/ping", jsonBody(securedPingBody))
 	private.GET("/api/private-scoped", auth.RequireScope(opts.RequiredScope), jsonBody(scopedBody(opts.RequiredScope)))
 	return r
 }
 
-// unavailable stands in for a missing Authenticator: it fails closed, never open.
-type unavailable struct{}
-
-func (unavailable) Ready() bool { return false }
-
-func (unavailable) Middleware() gin.HandlerFunc {
-	return func(c *gin.Context) {
-		c.Header("Retry-After", "5")
-		writeError(c, http.StatusServiceUnavailable, "temporarily_unavailable", "token validation is not configured on this server")
-	}
+// unavailable stands in for a missing validator: it fails closed, never open.
+func unavailable(c *gin.Context) {
+	c.Header("Retry-After", auth.RetryAfter)
+	writeError(c, http.StatusServiceUnavailable, "temporarily_unavailable", "token validation is not configured on this server")
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/net/netutil"
 
 	"github.com/tokencheck/tokencheck/pkg/api"
 	"github.com/tokencheck/tokencheck/pkg/auth"
@@ -31,8 +32,6 @@ const (
 	DefaultMaxHeaderBytes = 16 << 10
 	// DefaultShutdownTimeout is how long in-flight requests may take to finish after a shutdown signal.
 	DefaultShutdownTimeout = 20 * time.Second
-	// issuerTimeout bounds each discovery or JWKS request to the tenant.
-	issuerTimeout = 10 * time.Second
 )
 
 // Option tunes Run; defaults suit production, options let tests and embedders shorten or observe.
@@ -51,6 +50,8 @@ type options struct {
 	wrap            func(http.Handler) http.Handler
 	authOptions     []auth.Option
 	httpClient      *http.Client
+	editAuth        func(*auth.Config)
+	registry        *prometheus.Registry
 }
 
 // WithListener serves on ln instead of listening on the configured port (tests use 127.0.0.1:0).
@@ -75,34 +76,46 @@ func WithAuthOptions(opts ...auth.Option) Option {
 	return func(o *options) { o.authOptions = append(o.authOptions, opts...) }
 }
 
-// WithHTTPClient is the client used to reach the issuer (default: one with a 10s timeout).
+// WithHTTPClient is the client used to reach the issuer (default: pkg/auth's, bounded by auth.DefaultHTTPTimeout).
 func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.httpClient = hc } }
 
-// Run serves the API until ctx is cancelled, then stops accepting connections, closes idle ones, lets in-flight
-// requests finish within the shutdown timeout, and returns nil. It returns an error if it cannot start, if
-// serving fails, or if the shutdown deadline passes with requests still running.
-func Run(ctx context.Context, cfg *serverconfig.Config, opts ...Option) error {
+// WithAuthConfig edits the validator's configuration after it is derived from serverconfig.Config, for tests
+// and embedders that need a setting no variable exposes.
+func WithAuthConfig(edit func(*auth.Config)) Option { return func(o *options) { o.editAuth = edit } }
+
+// WithRegistry collects metrics in reg instead of a fresh registry with the Go and process collectors.
+func WithRegistry(reg *prometheus.Registry) Option { return func(o *options) { o.registry = reg } }
+
+// Handler is the API's whole HTTP wiring (validator, router, metrics registry), built once by NewHandler for the
+// server binary and for in-process tests alike, so both run exactly the same stack.
+type Handler struct {
+	http.Handler
+	// Validator guards the private routes; callers wait on its Ready before sending tokens.
+	Validator *auth.Validator
+	// Registry holds every metric /metrics serves: runtime, HTTP and auth.
+	Registry *prometheus.Registry
+	stop     context.CancelFunc
+}
+
+// Close stops the validator's background key-set work; in-flight validations keep the keys already loaded.
+func (h *Handler) Close() error {
+	h.stop()
+	return h.Validator.Close()
+}
+
+// NewHandler builds the validator and the router from cfg. The validator's background work lives until Close,
+// not until ctx ends, so requests still in flight during a graceful shutdown keep their keys.
+func NewHandler(ctx context.Context, cfg *serverconfig.Config, opts ...Option) (*Handler, error) {
 	if cfg == nil {
-		return errors.New("apiserver: no configuration; load one with serverconfig.Load")
+		return nil, ErrNoConfig
 	}
-	o := options{shutdownTimeout: DefaultShutdownTimeout}
-	for _, opt := range opts {
-		opt(&o)
+	o := newOptions(opts)
+	reg := o.registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	if o.logger == nil {
-		o.logger = slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	}
-	if o.httpClient == nil {
-		o.httpClient = &http.Client{Timeout: issuerTimeout}
-	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	// The validator outlives ctx by the shutdown: in-flight requests still need their keys.
-	authCtx, stopAuth := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopAuth()
-	v, err := auth.New(authCtx, auth.Config{
+	acfg := auth.Config{
 		Issuer:          cfg.Issuer,
 		Audiences:       cfg.Audiences,
 		JWKSURL:         cfg.JWKSURL,
@@ -113,13 +126,17 @@ func Run(ctx context.Context, cfg *serverconfig.Config, opts ...Option) error {
 		HTTPClient:      o.httpClient,
 		Logger:          o.logger,
 		Registerer:      reg,
-	}, o.authOptions...)
-	if err != nil {
-		return fmt.Errorf("apiserver: cannot set up token validation: %w", err)
 	}
-	defer func() { _ = v.Close() }()
-
-	var handler http.Handler = api.NewRouter(api.Options{
+	if o.editAuth != nil {
+		o.editAuth(&acfg)
+	}
+	authCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	v, err := auth.New(authCtx, acfg, o.authOptions...)
+	if err != nil {
+		stop()
+		return nil, fmt.Errorf("apiserver: cannot set up token validation: %w", err)
+	}
+	var h http.Handler = api.NewRouter(api.Options{
 		Auth:           v,
 		RequiredScope:  cfg.RequiredScope,
 		AllowedOrigins: cfg.CORSAllowedOrigins,
@@ -127,19 +144,56 @@ func Run(ctx context.Context, cfg *serverconfig.Config, opts ...Option) error {
 		Registry:       reg,
 	})
 	if o.wrap != nil {
-		handler = o.wrap(handler)
+		h = o.wrap(h)
 	}
+	return &Handler{Handler: h, Validator: v, Registry: reg, stop: stop}, nil
+}
+
+// ErrNoConfig means Run or NewHandler was called without a configuration.
+var ErrNoConfig = errors.New("apiserver: no configuration; load one with serverconfig.Load")
+
+func newOptions(opts []Option) options {
+	o := options{shutdownTimeout: DefaultShutdownTimeout}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	}
+	return o
+}
+
+// Run serves the API until ctx is cancelled, then stops accepting connections, closes idle ones, lets in-flight
+// requests finish within the shutdown timeout, and returns nil. It returns an error if it cannot start, if
+// serving fails, or if the shutdown deadline passes with requests still running.
+func Run(ctx context.Context, cfg *serverconfig.Config, opts ...Option) error {
+	if cfg == nil {
+		return ErrNoConfig
+	}
+	o := newOptions(opts)
+	h, err := NewHandler(ctx, cfg, opts...)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = h.Close() }()
 
 	ln := o.listener
 	if ln == nil {
 		lc := net.ListenConfig{}
 		ln, err = lc.Listen(ctx, "tcp", ":"+strconv.Itoa(cfg.Port))
 		if err != nil {
-			return fmt.Errorf("apiserver: cannot listen on port %d (PORT): %w; pick a free port", cfg.Port, err)
+			return &ListenError{Port: cfg.Port, Err: err}
 		}
 	}
 
-	srv := newHTTPServer(handler, o.logger, o.timeouts)
+	maxConns := cfg.MaxConnections
+	if maxConns <= 0 {
+		maxConns = serverconfig.DefaultMaxConnections
+	}
+	// Beyond the limit, connections wait in the kernel's accept queue instead of each costing a goroutine.
+	ln = netutil.LimitListener(ln, maxConns)
+
+	srv := newHTTPServer(h, o.logger, o.timeouts)
 	o.logger.LogAttrs(ctx, slog.LevelInfo, "server starting",
 		slog.String("addr", ln.Addr().String()),
 		slog.Int("port", cfg.Port),
@@ -152,8 +206,29 @@ func Run(ctx context.Context, cfg *serverconfig.Config, opts ...Option) error {
 		slog.Duration("clock_skew", cfg.ClockSkew),
 		slog.Duration("jwks_refresh_interval", cfg.JWKSRefreshInterval),
 		slog.Int("token_cache_size", cfg.TokenCacheSize),
+		slog.Int("max_connections", maxConns),
 	)
+	return serve(ctx, srv, ln, o.logger, o.shutdownTimeout)
+}
 
+// ListenError means the server could not listen on its port, usually because another process holds it.
+type ListenError struct {
+	// Port is the configured port.
+	Port int
+	// Err is the operating system's reason.
+	Err error
+}
+
+// Error names the port and the PORT setting that chose it (serverconfig.Config.Port), so the fix is obvious.
+func (e *ListenError) Error() string {
+	return fmt.Sprintf("apiserver: cannot listen on port %d (PORT): %v; pick a free port", e.Port, e.Err)
+}
+
+// Unwrap exposes the operating system's error.
+func (e *ListenError) Unwrap() error { return e.Err }
+
+// serve runs srv on ln until ctx ends, then shuts it down gracefully within timeout.
+func serve(ctx context.Context, srv *http.Server, ln net.Listener, logger *slog.Logger, timeout time.Duration) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
@@ -163,18 +238,17 @@ func Run(ctx context.Context, cfg *serverconfig.Config, opts ...Option) error {
 	case <-ctx.Done():
 	}
 
-	o.logger.Info("shutting down: no new connections, waiting for in-flight requests",
-		slog.Duration("timeout", o.shutdownTimeout))
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.shutdownTimeout)
+	logger.Info("shutting down: no new connections, waiting for in-flight requests", slog.Duration("timeout", timeout))
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		_ = srv.Close()
-		return fmt.Errorf("apiserver: requests still running after %s, connections closed: %w", o.shutdownTimeout, err)
+		return fmt.Errorf("apiserver: requests still running after %s, connections closed: %w", timeout, err)
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("apiserver: serving stopped: %w", err)
 	}
-	o.logger.Info("server stopped")
+	logger.Info("server stopped")
 	return nil
 }
 

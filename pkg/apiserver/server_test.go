@@ -15,10 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/tokencheck/tokencheck/internal/testissuer"
 	"github.com/tokencheck/tokencheck/pkg/auth"
 	"github.com/tokencheck/tokencheck/pkg/serverconfig"
 )
+
+func init() { gin.SetMode(gin.TestMode) }
 
 type syncBuffer struct {
 	mu sync.Mutex
@@ -373,5 +377,48 @@ func TestSlowClientsAreCut(t *testing.T) {
 				t.Errorf("connection closed after %s", d)
 			}
 		})
+	}
+}
+
+// TestMaxConnections: beyond MAX_CONNECTIONS, a new connection is not served until one of the others closes.
+func TestMaxConnections(t *testing.T) {
+	iss := testissuer.New(t)
+	cfg := config(iss)
+	cfg.MaxConnections = 2
+	r := start(t, cfg)
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections() // the readiness probe's keep-alive connection
+	time.Sleep(200 * time.Millisecond)
+	addr := strings.TrimPrefix(r.url, "http://")
+	held := make([]net.Conn, 2)
+	for i := range held {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := io.WriteString(conn, "GET /api/public HTTP/1.1\r\nHost: x\r\n"); err != nil { // headers never end
+			t.Fatal(err)
+		}
+		held[i] = conn
+	}
+	time.Sleep(100 * time.Millisecond)
+	get := func(timeout time.Duration) error {
+		c := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
+		res, err := c.Get(r.url + "/api/public")
+		if err != nil {
+			return err
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return errors.New(res.Status)
+		}
+		return nil
+	}
+	if err := get(300 * time.Millisecond); err == nil {
+		t.Fatal("a third connection was served while two were held with a limit of 2")
+	}
+	held[0].Close()
+	if err := get(3 * time.Second); err != nil {
+		t.Fatalf("not served after a held connection closed: %v", err)
 	}
 }

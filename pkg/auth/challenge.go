@@ -1,9 +1,6 @@
 package auth
 
-import (
-	"strconv"
-	"strings"
-)
+import "strings"
 
 // challenge builds an RFC 6750 WWW-Authenticate value; attributes come in name/value pairs and are quoted.
 func challenge(attrs ...string) string {
@@ -39,6 +36,3 @@ func writeQuoted(b *strings.Builder, s string) {
 		}
 	}
 }
-
-// retryAfter is the Retry-After header value for 503 answers.
-var retryAfter = strconv.Itoa(RetryAfterSeconds)

@@ -199,6 +199,9 @@ func (d *claimsDecoder) audience() (jwt.ClaimStrings, error) {
 	return list, nil
 }
 
+// maxNumericDate bounds exp, nbf and iat in seconds: far beyond any real date, well within int64 and time.Time.
+const maxNumericDate = 1 << 62
+
 // date reads a NumericDate exactly as golang-jwt does (seconds, fractions allowed, truncated to TimePrecision).
 func (d *claimsDecoder) date() (*jwt.NumericDate, error) {
 	if d.null() {
@@ -216,7 +219,8 @@ func (d *claimsDecoder) date() (*jwt.NumericDate, error) {
 		return nil, errClaimType
 	}
 	f, err := strconv.ParseFloat(string(d.b[start:d.i]), 64)
-	if err != nil {
+	if err != nil || math.Abs(f) > maxNumericDate {
+		// Beyond ±2^62 s (about 1.5e11 years) int64 seconds and time.Time would wrap: refuse, never reinterpret.
 		return nil, errClaimType
 	}
 	round, frac := math.Modf(f)

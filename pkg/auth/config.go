@@ -2,10 +2,10 @@ package auth
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -115,36 +115,81 @@ func WithRetryBackoff(minimum, maximum time.Duration) Option {
 	return func(o *options) { o.retryMin, o.retryMax = minimum, maximum }
 }
 
+// Causes of a ConfigError, for errors.Is; callers with their own settings (environment variables, flags) map them
+// onto their own wording.
+var (
+	// ErrEmpty means a required field is empty (or, for Audiences, has an empty entry).
+	ErrEmpty = errors.New("is empty")
+	// ErrNegative means a duration or size is negative.
+	ErrNegative = errors.New("is negative")
+	// ErrNotAbsoluteURL means a URL is not an absolute http(s) URL.
+	ErrNotAbsoluteURL = errors.New("is not an absolute http(s) URL")
+	// ErrURLExtras means a URL carries credentials, a query or a fragment, which no issuer URL has.
+	ErrURLExtras = errors.New("must not carry credentials, a query or a fragment")
+)
+
+// ConfigError is one invalid Config field; New joins all of them so every mistake is reported at once.
+type ConfigError struct {
+	// Field is the Config field, e.g. "Issuer".
+	Field string
+	// Value is the offending value as text (empty for missing values).
+	Value string
+	// Err is the cause: ErrEmpty, ErrNegative, ErrNotAbsoluteURL, ErrURLExtras or ErrInsecureURL.
+	Err error
+}
+
+// Error names the field, its value and the cause.
+func (e *ConfigError) Error() string {
+	msg := "auth: " + e.Field
+	if e.Value != "" {
+		msg += " " + strconv.Quote(e.Value)
+	}
+	switch {
+	case errors.Is(e.Err, ErrInsecureURL):
+		// Kept in the ALLOW_INSECURE_ISSUER wording the server uses, which callers and tests match on.
+		return msg + " uses http: use https, or set AllowInsecure (ALLOW_INSECURE_ISSUER=true) for a local stand-in tenant"
+	case e.Field == "Audiences" && errors.Is(e.Err, ErrEmpty) && e.Value != "":
+		return msg + " has an empty entry: check AUTH0_AUDIENCE"
+	}
+	return msg + " " + e.Err.Error()
+}
+
+// Unwrap exposes the cause for errors.Is.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
 // validate checks cfg and fills defaults, naming every bad field at once.
 func (cfg *Config) validate() error {
 	var errs []error
+	bad := func(field, value string, err error) {
+		errs = append(errs, &ConfigError{Field: field, Value: value, Err: err})
+	}
 	if cfg.Issuer == "" {
-		errs = append(errs, errors.New("auth: Issuer is empty: set ISSUER_URL or AUTH0_DOMAIN"))
-	} else if err := checkURL("Issuer", cfg.Issuer, cfg.AllowInsecure); err != nil {
-		errs = append(errs, err)
+		bad("Issuer", "", ErrEmpty)
+	} else if err := CheckURL(cfg.Issuer, cfg.AllowInsecure); err != nil {
+		bad("Issuer", cfg.Issuer, err)
 	}
 	if len(cfg.Audiences) == 0 {
-		errs = append(errs, errors.New("auth: Audiences is empty: set AUTH0_AUDIENCE to the API identifier"))
+		bad("Audiences", "", ErrEmpty)
 	}
 	for _, a := range cfg.Audiences {
 		if strings.TrimSpace(a) == "" {
-			errs = append(errs, errors.New("auth: Audiences contains an empty entry: check AUTH0_AUDIENCE"))
+			bad("Audiences", strings.Join(cfg.Audiences, ","), ErrEmpty)
 			break
 		}
 	}
 	if cfg.JWKSURL != "" {
-		if err := checkURL("JWKSURL", cfg.JWKSURL, cfg.AllowInsecure); err != nil {
-			errs = append(errs, err)
+		if err := CheckURL(cfg.JWKSURL, cfg.AllowInsecure); err != nil {
+			bad("JWKSURL", cfg.JWKSURL, err)
 		}
 	}
 	if cfg.ClockSkew < 0 {
-		errs = append(errs, fmt.Errorf("auth: ClockSkew %s is negative: check CLOCK_SKEW", cfg.ClockSkew))
+		bad("ClockSkew", cfg.ClockSkew.String(), ErrNegative)
 	}
 	if cfg.RefreshInterval < 0 {
-		errs = append(errs, fmt.Errorf("auth: RefreshInterval %s is negative: check JWKS_REFRESH_INTERVAL", cfg.RefreshInterval))
+		bad("RefreshInterval", cfg.RefreshInterval.String(), ErrNegative)
 	}
 	if cfg.CacheSize < 0 {
-		errs = append(errs, fmt.Errorf("auth: CacheSize %d is negative: check TOKEN_CACHE_SIZE (0 disables)", cfg.CacheSize))
+		bad("CacheSize", strconv.Itoa(cfg.CacheSize), ErrNegative)
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
@@ -158,21 +203,17 @@ func (cfg *Config) validate() error {
 	return nil
 }
 
-// checkURL refuses anything but an absolute https URL (or http when insecure is allowed).
-func checkURL(field, raw string, allowInsecure bool) error {
+// CheckURL is the one rule for issuer and JWKS URLs, shared with pkg/serverconfig so configuration is judged once:
+// an absolute http(s) URL without credentials, query or fragment, and https unless allowInsecure.
+func CheckURL(raw string, allowInsecure bool) error {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("auth: %s %q is not an absolute URL", field, raw)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return ErrNotAbsoluteURL
+	case u.User != nil || u.Fragment != "" || u.RawQuery != "":
+		return ErrURLExtras
+	case u.Scheme == "http" && !allowInsecure:
+		return ErrInsecureURL
 	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if allowInsecure {
-			return nil
-		}
-		return fmt.Errorf("auth: %s %q uses http: use https, or set ALLOW_INSECURE_ISSUER=true for a local stand-in tenant", field, raw)
-	default:
-		return fmt.Errorf("auth: %s %q must be an https URL", field, raw)
-	}
+	return nil
 }

@@ -1,10 +1,15 @@
 // Package auth validates OAuth 2.0 access tokens (RS256 JWTs) against an issuer's JSON Web Key Set and adapts the
 // validation to Gin as RFC 6750 bearer-token middleware.
 //
-// A Validator loads the key set in the background (discovery, retries with backoff, periodic refresh, rate-limited
-// refetch on an unknown kid), checks every rule of the token contract (RS256 only, exact iss, aud, exp/nbf/iat with
-// leeway, typ, crit) and caches successful validations by the SHA-256 of the token. Middleware answers 401, 400, 403
-// and 503 with the WWW-Authenticate challenges and JSON bodies the contract fixes.
+// The core knows no HTTP framework: a Validator loads the key set in the background (discovery checked against
+// the configured issuer, retries with backoff, periodic refresh, a detached rate-limited refetch on an unknown
+// kid), checks every rule of the token contract (RS256 only, exact iss, aud, exp/nbf/iat with leeway, typ, crit)
+// in Validate and caches successful validations by the SHA-256 of the token; answer maps any failure onto the
+// status, WWW-Authenticate challenge and JSON body the contract fixes (401, 400, 403, 503).
+//
+// gin.go is the one Gin adapter (Middleware, RequireScope, ClaimsFrom, LogAttrs) around go-jwt-middleware v2: the
+// verified claims live only in the request context under jwtmiddleware.ContextKey{}, and each rejection is
+// counted once.
 //
 // Tokens are accepted only from the Authorization header (scheme Bearer, case-insensitive). An access_token query
 // parameter or form field is never used as a credential; sent together with another token it makes the request a

@@ -105,6 +105,12 @@ func ReasonOf(err error) Reason {
 	return ""
 }
 
+// asValidationError returns the *ValidationError in err's chain, or nil.
+func asValidationError(err error) *ValidationError {
+	ve, _ := errors.AsType[*ValidationError](err)
+	return ve
+}
+
 // classify maps a golang-jwt parse error onto a stable reason. Order matters: structural problems first, then the
 // header rules, the key lookup, the signature, and finally the claims.
 func classify(tok *jwt.Token, claims *Claims, err error) Reason {

@@ -1,10 +1,11 @@
 package auth
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tokencheck/tokencheck/internal/promreg"
 )
 
 // metrics are the tokencheck_* collectors; they always exist so the hot path never checks for nil.
@@ -70,17 +71,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
-// register registers c, or returns the collector already registered under the same name.
+// register registers c through promreg, chaining the first error so newMetrics checks once.
 func register[C prometheus.Collector](reg prometheus.Registerer, c C, prev error) (C, error) {
 	if prev != nil {
 		return c, prev
 	}
-	err := reg.Register(c)
-	if are, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
+	c, err := promreg.Register(reg, c)
 	if err != nil {
 		return c, fmt.Errorf("auth: register metrics: %w", err)
 	}

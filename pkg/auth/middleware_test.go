@@ -17,7 +17,7 @@ import (
 	"github.com/tokencheck/tokencheck/internal/testissuer"
 )
 
-type answer struct {
+type httpAnswer struct {
 	status    int
 	challenge string
 	body      errorBody
@@ -25,7 +25,7 @@ type answer struct {
 	header    http.Header
 }
 
-func call(t *testing.T, method, u string, header http.Header, body string) answer {
+func call(t *testing.T, method, u string, header http.Header, body string) httpAnswer {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -46,7 +46,7 @@ func call(t *testing.T, method, u string, header http.Header, body string) answe
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	a := answer{status: resp.StatusCode, challenge: resp.Header.Get("WWW-Authenticate"), raw: string(raw), header: resp.Header}
+	a := httpAnswer{status: resp.StatusCode, challenge: resp.Header.Get("WWW-Authenticate"), raw: string(raw), header: resp.Header}
 	_ = json.Unmarshal(raw, &a.body)
 	return a
 }
@@ -276,5 +276,37 @@ func TestMalformedBeforeKeysLoad(t *testing.T) {
 		if a := call(t, "GET", srv.URL+"/api/private", h, ""); a.status != tt.status {
 			t.Errorf("%.20q: status %d, want %d", tt.auth, a.status, tt.status)
 		}
+	}
+}
+
+// TestClaimsLiveInTheRequestContext: after Middleware, plain net/http code finds the claims where go-jwt-middleware
+// put them, through the one accessor, and Gin code finds the same value.
+func TestClaimsLiveInTheRequestContext(t *testing.T) {
+	iss := testissuer.New(t)
+	v := newValidator(t, iss, nil)
+	waitReady(t, v)
+	r := gin.New()
+	r.GET("/h", v.Middleware(), func(c *gin.Context) {
+		fromGin, _ := ClaimsFrom(c)
+		c.Next()
+		if fromCtx, _ := ClaimsFromContext(c.Request.Context()); fromCtx != fromGin {
+			t.Error("Gin and the request context disagree on the claims")
+		}
+	}, gin.WrapH(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, ok := ClaimsFromContext(r.Context())
+		if !ok {
+			http.Error(w, "no claims", http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, claims.Subject)
+	})))
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	a := call(t, "GET", srv.URL+"/h", http.Header{"Authorization": {"Bearer " + iss.Token(t, nil)}}, "")
+	if a.status != http.StatusOK || a.raw != "test-client@clients" {
+		t.Fatalf("%d %s", a.status, a.raw)
+	}
+	if _, ok := ClaimsFromContext(context.Background()); ok {
+		t.Error("claims found in an empty context")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
 )
 
@@ -31,10 +32,14 @@ type Validator struct {
 	hc      *http.Client
 	parser  *jwt.Parser
 	keys    *keySet
-	kf      atomic.Pointer[keyfunc.Keyfunc] // set once the key set has loaded; refetches unknown kids
+	kf      keyfunc.Keyfunc // reads keys; a kid not in the snapshot waits for an unknown-kid refetch
 	cache   *tokenCache
 	metrics *metrics
+	refetch *refetcher
+	flights singleflight.Group     // one JWKS fetch at a time, shared by periodic refreshes and refetches
+	jwksURL atomic.Pointer[string] // set by the first successful load
 
+	life   context.Context // ends with Close; bounds every fetch
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	closed sync.Once
@@ -74,12 +79,25 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Validator, error) {
 	if cfg.CacheSize > 0 {
 		v.cache = newTokenCache(cfg.CacheSize, m)
 	}
-	v.keys = newKeySet(v.keysChanged)
-	ctx, v.cancel = context.WithCancel(ctx)
+	v.life, v.cancel = context.WithCancel(ctx)
+	v.refetch = &refetcher{
+		limiter: rate.NewLimiter(rate.Every(o.unknownKIDInterval), o.unknownKIDBurst),
+		waitMax: o.unknownKIDWaitMax,
+		now:     time.Now, // the limiter runs on real time even when tests move the token clock
+		fetch:   v.refetchUnknownKID,
+		stop:    v.life.Done(),
+	}
+	v.keys = newKeySet(v.log, v.keysChanged)
+	v.keys.refetch = v.refetch.await
+	v.kf, err = keyfunc.New(keyfunc.Options{Ctx: v.life, Storage: v.keys})
+	if err != nil {
+		v.cancel()
+		return nil, fmt.Errorf("auth: keyfunc: %w", err)
+	}
 	v.wg.Add(1)
 	go func() {
 		defer v.wg.Done()
-		v.load(ctx)
+		v.load(v.life)
 	}()
 	return v, nil
 }
@@ -87,38 +105,59 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Validator, error) {
 // Ready reports whether a key set has loaded, i.e. whether tokens can be judged at all.
 func (v *Validator) Ready() bool { return v.keys.loaded() }
 
-// Close stops loading and refreshing the key set. Validations keep working with the keys already loaded.
+// Close stops loading and refreshing the key set, including a pending unknown-kid refetch. Validations keep
+// working with the keys already loaded.
 func (v *Validator) Close() error {
 	v.closed.Do(func() {
 		v.cancel()
+		v.refetch.close()
 		v.wg.Wait()
 	})
 	return nil
 }
 
-// refetchMark tags contexts of unknown-kid refetches so the storage callbacks can count them.
-type refetchMark struct{}
-
 // load resolves the JWKS URL and performs the first fetch, retrying with capped exponential backoff until it
-// succeeds or ctx ends; then hands periodic refresh and unknown-kid refetch to jwkset/keyfunc.
+// succeeds or ctx ends; then refreshes the key set every RefreshInterval until ctx ends.
 func (v *Validator) load(ctx context.Context) {
 	backoff := v.opts.retryMin
+	var lastMismatch string
 	for attempt := 1; ; attempt++ {
 		err := v.tryLoad(ctx)
 		if err == nil {
-			return
+			break
 		}
 		if ctx.Err() != nil {
 			return
 		}
-		v.log.Warn("signing keys not loaded; will retry", "issuer", v.cfg.Issuer, "attempt", attempt,
-			"retry_in", backoff, "error", err)
+		v.metrics.refreshError.Inc()
+		if me, ok := errors.AsType[*IssuerMismatchError](err); ok {
+			// A wrong configuration, not an outage: say it once, with both values and the fix.
+			if msg := me.Error(); msg != lastMismatch {
+				lastMismatch = msg
+				v.log.Error("discovery document names another issuer; its keys are refused and the API stays not ready",
+					"configured_issuer", me.Configured, "discovered_issuer", me.Discovered, "hint", me.Hint())
+			}
+		} else {
+			v.log.Warn("signing keys not loaded; will retry", "issuer", v.cfg.Issuer, "attempt", attempt,
+				"retry_in", backoff, "error", err)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, v.opts.retryMax)
+	}
+	v.log.Info("signing keys loaded", "issuer", v.cfg.Issuer, "jwks_url", *v.jwksURL.Load())
+	t := time.NewTicker(v.cfg.RefreshInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_ = v.fetchKeys()
+		}
 	}
 }
 
@@ -127,77 +166,68 @@ func (v *Validator) tryLoad(ctx context.Context) error {
 	jwksURL := v.cfg.JWKSURL
 	if jwksURL == "" {
 		dctx, cancel := context.WithTimeout(ctx, v.opts.httpTimeout)
-		u, err := discoverJWKS(dctx, v.hc, v.cfg.Issuer)
+		u, err := discoverJWKS(dctx, v.hc, v.cfg.Issuer, v.cfg.AllowInsecure)
 		cancel()
 		switch {
 		case errors.Is(err, errNoDiscovery):
 			u = fallbackJWKS(v.cfg.Issuer)
 		case err != nil:
-			v.metrics.refreshError.Inc()
-			return err
-		}
-		if err := checkURL("jwks_uri", u, v.cfg.AllowInsecure); err != nil {
-			v.metrics.refreshError.Inc()
 			return err
 		}
 		jwksURL = u
 	}
-	// The storage's refresh goroutine lives as long as sctx; a failed attempt cancels it.
-	sctx, cancel := context.WithCancel(ctx)
-	store, err := jwkset.NewStorageFromHTTP(jwksURL, jwkset.HTTPClientStorageOptions{
-		Client:              v.hc,
-		Ctx:                 sctx,
-		HTTPTimeout:         v.opts.httpTimeout,
-		RefreshInterval:     v.cfg.RefreshInterval,
-		RefreshErrorHandler: v.refreshFailed(jwksURL),
-		Storage:             v.keys,
-	})
-	if err != nil {
-		cancel()
-		v.metrics.refreshError.Inc()
+	if err := v.fetch(ctx, jwksURL); err != nil {
 		return fmt.Errorf("fetch JWKS %s: %w", jwksURL, err)
 	}
-	client, err := jwkset.NewHTTPClient(jwkset.HTTPClientOptions{
-		HTTPURLs:          map[string]jwkset.Storage{jwksURL: store},
-		PrioritizeHTTP:    true,
-		RateLimitWaitMax:  v.opts.unknownKIDWaitMax,
-		RefreshUnknownKID: rate.NewLimiter(rate.Every(v.opts.unknownKIDInterval), v.opts.unknownKIDBurst),
-	})
-	if err != nil {
-		cancel()
-		return fmt.Errorf("JWKS client: %w", err)
-	}
-	kf, err := keyfunc.New(keyfunc.Options{Ctx: sctx, Storage: client})
-	if err != nil {
-		cancel()
-		return fmt.Errorf("keyfunc: %w", err)
-	}
-	v.kf.Store(&kf)
-	// cancel is kept alive by the parent: Close cancels ctx, which ends sctx.
-	context.AfterFunc(ctx, cancel)
-	v.log.Info("signing keys loaded", "issuer", v.cfg.Issuer, "jwks_url", jwksURL)
+	v.metrics.refreshOK.Inc()
+	v.jwksURL.Store(&jwksURL)
 	return nil
 }
 
-// refreshFailed logs and counts a failed JWKS fetch; the keys already loaded stay in use.
-func (v *Validator) refreshFailed(jwksURL string) func(ctx context.Context, err error) {
-	return func(ctx context.Context, err error) {
-		v.metrics.refreshError.Inc()
-		if ctx.Value(refetchMark{}) != nil {
-			v.metrics.unknownKIDRefetch.Inc()
-		}
-		if v.keys.loaded() {
-			v.log.Warn("JWKS refresh failed; keeping the cached keys", "jwks_url", jwksURL, "error", err)
-		}
+// fetch GETs the JWKS and replaces the key set with what parses.
+func (v *Validator) fetch(ctx context.Context, jwksURL string) error {
+	ctx, cancel := context.WithTimeout(ctx, v.opts.httpTimeout)
+	defer cancel()
+	body, status, err := get(ctx, v.hc, jwksURL)
+	switch {
+	case err != nil:
+		return err
+	case status != http.StatusOK:
+		return fmt.Errorf("%w: %d", jwkset.ErrInvalidHTTPStatusCode, status)
 	}
+	return v.keys.replace(ctx, body)
 }
 
-// keysChanged runs after every successful JWKS fetch: count it, and forget cached validations whose key left.
-func (v *Validator) keysChanged(ctx context.Context, old, cur map[string]verifyKey) {
-	v.metrics.refreshOK.Inc()
-	if ctx.Value(refetchMark{}) != nil {
-		v.metrics.unknownKIDRefetch.Inc()
+// fetchKeys refetches the JWKS once the first load has succeeded: detached from any request, under its own
+// timeout, and shared with any fetch already in flight. A failure keeps the cached keys; it is logged and counted.
+func (v *Validator) fetchKeys() error {
+	u := v.jwksURL.Load()
+	if u == nil {
+		return ErrKeysUnavailable
 	}
+	_, err, _ := v.flights.Do("jwks", func() (any, error) {
+		err := v.fetch(v.life, *u)
+		if err != nil {
+			if v.life.Err() == nil {
+				v.metrics.refreshError.Inc()
+				v.log.Warn("JWKS refresh failed; keeping the cached keys", "jwks_url", *u, "error", err)
+			}
+			return nil, err
+		}
+		v.metrics.refreshOK.Inc()
+		return nil, nil
+	})
+	return err //nolint:wrapcheck // the flight's own error, already described
+}
+
+// refetchUnknownKID is the refetcher's fetch: one JWKS fetch, counted as an unknown-kid refetch.
+func (v *Validator) refetchUnknownKID() {
+	v.metrics.unknownKIDRefetch.Inc()
+	_ = v.fetchKeys()
+}
+
+// keysChanged runs after every successful JWKS fetch: forget cached validations whose key left or changed.
+func (v *Validator) keysChanged(_ context.Context, old, cur map[string]verifyKey) {
 	if v.cache == nil || old == nil {
 		return
 	}
@@ -208,8 +238,9 @@ func (v *Validator) keysChanged(ctx context.Context, old, cur map[string]verifyK
 	}
 }
 
-// Validate verifies token (the compact JWS, without "Bearer ") and returns its claims. Failures are
-// *ValidationError; ErrKeysUnavailable (wrapped) means no key set has loaded yet.
+// Validate verifies token (the compact JWS, without "Bearer ") and returns its claims. It knows nothing of HTTP:
+// failures are *ValidationError (ErrKeysUnavailable, wrapped, means no key set has loaded yet), and the adapter
+// turns them into answers and counts them.
 func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
 	var sum [32]byte
 	cacheable := v.cache != nil && len(token) <= maxCachedTokenBytes
@@ -238,7 +269,7 @@ func tokenKey(token string) [32]byte {
 // verify is the uncached path: parse, check headers, find the key, verify the signature, check the claims.
 func (v *Validator) verify(ctx context.Context, token string) (*Claims, *rsa.PublicKey, error) {
 	if len(token) > maxTokenBytes {
-		return nil, nil, v.fail(&ValidationError{Reason: ReasonMalformed, Err: errTooLarge})
+		return nil, nil, &ValidationError{Reason: ReasonMalformed, Err: errTooLarge}
 	}
 	claims := &Claims{}
 	var kid string
@@ -257,7 +288,7 @@ func (v *Validator) verify(ctx context.Context, token string) (*Claims, *rsa.Pub
 			s, _ := tok.Header["kid"].(string)
 			ve.KID = truncate(s)
 		}
-		return nil, nil, v.fail(ve)
+		return nil, nil, ve
 	}
 	claims.keyID = kid
 	return claims, key, nil
@@ -296,25 +327,20 @@ func (v *Validator) key(ctx context.Context, t *jwt.Token) (*rsa.PublicKey, stri
 		}
 		return vk.pub, kid, nil
 	}
-	kf := v.kf.Load()
-	if kf == nil {
-		return nil, kid, ErrKeysUnavailable
-	}
-	// Unknown kid: keyfunc reads jwkset storage, which refetches the JWKS through the RefreshUnknownKID limiter.
-	// jwkset derives one context with a RateLimitWaitMax deadline for both limiter.Wait and the refetch request;
-	// rate.Limiter.Wait fails at once when the next token comes after that deadline, so a flood of forged kids is
-	// answered immediately and no request waits longer than unknownKIDWaitMax (at most 1s) for a slow JWKS.
-	if _, err := (*kf).KeyfuncCtx(context.WithValue(ctx, refetchMark{}, true))(t); err != nil {
+	// Unknown kid: keyfunc reads the key set, whose KeyRead waits (at most unknownKIDWaitMax) for a refetch and
+	// returns the key it then finds; that key is the one used, after the same RSA checks as every other key.
+	raw, err := v.kf.KeyfuncCtx(ctx)(t)
+	switch {
+	case errors.Is(err, errBadKey):
+		return nil, kid, errBadKey
+	case err != nil:
 		return nil, kid, fmt.Errorf("%w: %w", errUnknownKD, err)
 	}
-	vk, ok := v.keys.lookup(kid)
-	switch {
-	case !ok:
-		return nil, kid, errUnknownKD
-	case vk.pub == nil:
+	pub := usableRSA(raw)
+	if pub == nil {
 		return nil, kid, errBadKey
 	}
-	return vk.pub, kid, nil
+	return pub, kid, nil
 }
 
 // acceptedTyp allows the typ values of access tokens: JWT (Auth0) and at+jwt (RFC 9068), with or without the
@@ -324,12 +350,6 @@ func acceptedTyp(s string) bool {
 		s = s[len("application/"):]
 	}
 	return strings.EqualFold(s, "JWT") || strings.EqualFold(s, "at+jwt")
-}
-
-// fail counts the failure by reason and returns it.
-func (v *Validator) fail(ve *ValidationError) error {
-	v.metrics.failure(ve.Reason)
-	return ve
 }
 
 // truncate bounds attacker-controlled strings before they reach logs.

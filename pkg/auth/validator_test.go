@@ -190,7 +190,9 @@ func TestValidateAudiencesAndIssuerConfig(t *testing.T) {
 		want Reason
 	}{
 		{"second configured audience", func(c *Config) { c.Audiences = []string{"https://other/", testissuer.Audience} }, ""},
-		{"configured issuer without slash", func(c *Config) { c.Issuer = strings.TrimSuffix(iss.URL, "/") }, ReasonBadIssuer},
+		// With discovery the mismatch is refused before any key loads (TestDiscoveryRefusesForeignDocuments);
+		// with an explicit JWKS URL the tokens themselves are refused.
+		{"configured issuer without slash", func(c *Config) { c.Issuer = strings.TrimSuffix(iss.URL, "/"); c.JWKSURL = iss.JWKSURL() }, ReasonBadIssuer},
 		{"explicit JWKS URL", func(c *Config) { c.JWKSURL = iss.JWKSURL() }, ""},
 	}
 	for _, tt := range tests {

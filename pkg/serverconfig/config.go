@@ -5,18 +5,22 @@ package serverconfig
 import (
 	"time"
 
+	"github.com/tokencheck/tokencheck/pkg/api"
 	"github.com/tokencheck/tokencheck/pkg/auth"
 )
 
 // Defaults of the contract, exported so docs, tests and callers agree on one value.
 const (
 	DefaultPort                = 3010
-	DefaultCORSAllowedOrigins  = "http://localhost:3000"
+	DefaultCORSAllowedOrigins  = api.DefaultAllowedOrigin
 	DefaultClockSkew           = auth.DefaultClockSkew
-	DefaultRequiredScope       = "read:messages"
+	DefaultRequiredScope       = api.DefaultRequiredScope
 	DefaultJWKSRefreshInterval = auth.DefaultRefreshInterval
 	// DefaultTokenCacheSize is pkg/auth's bound (about 64 MiB worst case), so both packages agree on one value.
 	DefaultTokenCacheSize = auth.DefaultCacheSize
+	// DefaultMaxConnections bounds concurrent client connections, so a connection flood exhausts neither file
+	// descriptors nor memory; well above what one instance serves at its measured rate.
+	DefaultMaxConnections = 4096
 )
 
 // Config is the validated server configuration; every field is ready to use as is.
@@ -41,4 +45,6 @@ type Config struct {
 	JWKSRefreshInterval time.Duration
 	// TokenCacheSize is the number of verified tokens cached; 0 disables the cache.
 	TokenCacheSize int
+	// MaxConnections bounds concurrent client connections (MAX_CONNECTIONS); 0 means DefaultMaxConnections.
+	MaxConnections int
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/joho/godotenv"
 )
@@ -27,6 +28,7 @@ const (
 	EnvRequiredScope       = "REQUIRED_SCOPE"
 	EnvJWKSRefreshInterval = "JWKS_REFRESH_INTERVAL"
 	EnvTokenCacheSize      = "TOKEN_CACHE_SIZE" //nolint:gosec // a variable name, not a credential
+	EnvMaxConnections      = "MAX_CONNECTIONS"
 )
 
 // setting describes one variable: its flag is the lower-kebab of its name, aliases match the client's flags.
@@ -38,17 +40,31 @@ type setting struct {
 }
 
 var settings = []setting{
-	{env: EnvPort, usage: "listen `port` (default 3010)"},
+	{env: EnvPort, usage: "listen `port` (default " + strconv.Itoa(DefaultPort) + ")"},
 	{env: EnvAuth0Domain, aliases: []string{"domain"}, usage: "Auth0 tenant `domain`; the issuer becomes https://<domain>/"},
 	{env: EnvIssuerURL, aliases: []string{"issuer"}, usage: "exact issuer `URL` (iss) of any OIDC issuer; wins over AUTH0_DOMAIN"},
 	{env: EnvAuth0Audience, aliases: []string{"audience"}, usage: "API `identifiers`, comma-separated (required)"},
 	{env: EnvJWKSURL, usage: "key set `URL` (default: discovery's jwks_uri, else <issuer>.well-known/jwks.json)"},
 	{env: EnvAllowInsecureIssuer, isBool: true, usage: "permit an http:// issuer or JWKS URL (stand-in tenant only)"},
-	{env: EnvCORSAllowedOrigins, usage: "comma-separated browser `origins` allowed by CORS (default http://localhost:3000)"},
-	{env: EnvClockSkew, usage: "leeway on exp/nbf/iat, a `duration` (default 30s)"},
-	{env: EnvRequiredScope, usage: "`scope` the scoped routes require (default read:messages)"},
-	{env: EnvJWKSRefreshInterval, usage: "periodic key set refresh, a `duration` (default 10m)"},
+	{env: EnvCORSAllowedOrigins, usage: "comma-separated browser `origins` allowed by CORS (default " + DefaultCORSAllowedOrigins + ")"},
+	{env: EnvClockSkew, usage: "leeway on exp/nbf/iat, a `duration` (default " + shortDuration(DefaultClockSkew) + ")"},
+	{env: EnvRequiredScope, usage: "`scope` the scoped routes require (default " + DefaultRequiredScope + ")"},
+	{env: EnvJWKSRefreshInterval, usage: "periodic key set refresh, a `duration` (default " + shortDuration(DefaultJWKSRefreshInterval) + ")"},
 	{env: EnvTokenCacheSize, usage: "verified-token cache `entries`; 0 disables (default " + strconv.Itoa(DefaultTokenCacheSize) + ")"},
+	{env: EnvMaxConnections, usage: "most concurrent client `connections`; further ones wait to be accepted (default " +
+		strconv.Itoa(DefaultMaxConnections) + ")"},
+}
+
+// shortDuration prints a default as people write it: 10m rather than 10m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // FlagName is the flag equivalent of an environment variable: PORT ⇔ --port, AUTH0_AUDIENCE ⇔ --auth0-audience.

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -251,4 +252,43 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("accepted an incomplete config %+v", cfg)
 		}
 	})
+}
+
+func TestMaxConnections(t *testing.T) {
+	base := map[string]string{EnvAuth0Domain: "a.auth0.com", EnvAuth0Audience: "api"}
+	tests := []struct {
+		name string
+		args []string
+		env  string
+		want int
+		bad  bool
+	}{
+		{name: "unset means the default", want: 0},
+		{name: "variable", env: "100", want: 100},
+		{name: "flag wins", args: []string{"--max-connections=7"}, env: "100", want: 7},
+		{name: "zero", env: "0", bad: true},
+		{name: "negative", env: "-1", bad: true},
+		{name: "not a number", env: "many", bad: true},
+		{name: "absurd", env: "100000000", bad: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{EnvMaxConnections: tt.env}
+			for k, v := range base {
+				env[k] = v
+			}
+			cfg, err := Load(tt.args, WithDotEnv(""), WithGetenv(func(k string) string { return env[k] }))
+			if tt.bad {
+				var cerr *Error
+				if !errors.As(err, &cerr) || !slices.Equal(cerr.Variables(), []string{EnvMaxConnections}) ||
+					!strings.Contains(err.Error(), "--max-connections") {
+					t.Fatalf("err = %v, want one MAX_CONNECTIONS (--max-connections) problem", err)
+				}
+				return
+			}
+			if err != nil || cfg.MaxConnections != tt.want {
+				t.Fatalf("MaxConnections = %v (%v), want %d", cfg, err, tt.want)
+			}
+		})
+	}
 }

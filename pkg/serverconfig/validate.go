@@ -1,11 +1,15 @@
 package serverconfig
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tokencheck/tokencheck/pkg/api"
+	"github.com/tokencheck/tokencheck/pkg/auth"
 )
 
 // Bounds that keep a typo from becoming an outage or an open door.
@@ -13,6 +17,7 @@ const (
 	maxClockSkew          = 5 * time.Minute
 	minJWKSRefresh        = time.Second
 	maxTokenCacheSize     = 10_000_000
+	maxMaxConnections     = 1_000_000
 	maxEchoedValueLength  = 80
 	exampleAudience       = "https://quickstarts/api"
 	exampleAuth0Domain    = "example.us.auth0.com"
@@ -103,6 +108,13 @@ func validate(values map[string]raw) (*Config, []Problem) {
 		}
 		cfg.TokenCacheSize = n
 	}
+	if v := c.get(EnvMaxConnections); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxMaxConnections {
+			c.addf(EnvMaxConnections, "%s is not a connection limit; use a whole number from 1 to %d, e.g. %d", quote(v), maxMaxConnections, DefaultMaxConnections)
+		}
+		cfg.MaxConnections = n
+	}
 	return cfg, c.problems
 }
 
@@ -155,14 +167,13 @@ func (c *checker) origins() []string {
 			out = append(out, o)
 			continue
 		}
-		o = strings.ToLower(strings.TrimSuffix(o, "/"))
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" ||
-			u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-			c.addf(EnvCORSAllowedOrigins, "%s is not an origin; use scheme://host[:port] such as http://localhost:3000, or *", quote(o))
+		norm, ok := api.NormalizeOrigin(o)
+		if !ok {
+			c.addf(EnvCORSAllowedOrigins, "%s is not an origin; use scheme://host[:port] such as http://localhost:3000, or *",
+				quote(strings.ToLower(strings.TrimSuffix(o, "/"))))
 			continue
 		}
-		out = append(out, o)
+		out = append(out, norm)
 	}
 	if len(list) == 0 {
 		c.addf(EnvCORSAllowedOrigins, "lists no origin; use a comma-separated list such as http://localhost:3000")
@@ -170,19 +181,18 @@ func (c *checker) origins() []string {
 	return out
 }
 
-// checkURL returns why s cannot be an issuer or JWKS URL, or "" when it can.
+// checkURL returns why s cannot be an issuer or JWKS URL, or "" when it can; the rule is pkg/auth's, the wording
+// (naming the settings to fix) is this package's.
 func checkURL(s string, allowInsecure bool) string {
-	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return "is not an absolute http(s) URL; use e.g. https://" + exampleAuth0Domain + "/"
-	}
-	if u.User != nil || u.Fragment != "" || u.RawQuery != "" {
+	switch err := auth.CheckURL(s, allowInsecure); {
+	case err == nil:
+		return ""
+	case errors.Is(err, auth.ErrURLExtras):
 		return "must not carry credentials, a query or a fragment"
-	}
-	if u.Scheme == "http" && !allowInsecure {
+	case errors.Is(err, auth.ErrInsecureURL):
 		return "uses http://; " + insecureIssuerFixHint
 	}
-	return ""
+	return "is not an absolute http(s) URL; use e.g. https://" + exampleAuth0Domain + "/"
 }
 
 // isScopeToken reports whether s is one RFC 6749 §3.3 scope-token.
