@@ -122,7 +122,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 }
 
 // connOptions are the flags shared by every command that talks to a tenant or an API. Each flag falls back to its
-// environment variable, as the contract in shared/DESIGN.md fixes them.
+// environment variable, as the README documents them (users and scripts depend on those names).
 type connOptions struct {
 	Issuer       string // --issuer / ISSUER_URL, else https://<AUTH0_DOMAIN>/
 	Audience     string // --audience / AUTH0_AUDIENCE

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// contractDefault is the built-in default exactly as shared/DESIGN.md ("Tenant contract") writes it.
+// contractDefault is the built-in default exactly as the documented tenant contract writes it (README, docs/tenant.md).
 const contractDefault = `token_ttl: 24h
 apis:
   - audience: https://quickstarts/api
