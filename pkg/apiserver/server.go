@@ -15,7 +15,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"golang.org/x/net/netutil"
 
 	"github.com/tokencheck/tokencheck/pkg/api"
 	"github.com/tokencheck/tokencheck/pkg/auth"
@@ -190,8 +189,7 @@ func Run(ctx context.Context, cfg *serverconfig.Config, opts ...Option) error {
 	if maxConns <= 0 {
 		maxConns = serverconfig.DefaultMaxConnections
 	}
-	// Beyond the limit, connections wait in the kernel's accept queue instead of each costing a goroutine.
-	ln = netutil.LimitListener(ln, maxConns)
+	ln = newLimitListener(ln, maxConns)
 
 	srv := newHTTPServer(h, o.logger, o.timeouts)
 	o.logger.LogAttrs(ctx, slog.LevelInfo, "server starting",

@@ -422,3 +422,33 @@ func TestMaxConnections(t *testing.T) {
 		t.Fatalf("not served after a held connection closed: %v", err)
 	}
 }
+
+// TestOversizedHeaderGetsItsAnswer: with the connection limit in place, a request whose headers are too large
+// still gets net/http's 431, not a connection reset (which a limit listener hiding CloseWrite causes).
+func TestOversizedHeaderGetsItsAnswer(t *testing.T) {
+	iss := testissuer.New(t)
+	cfg := config(iss)
+	cfg.MaxConnections = 8
+	r := start(t, cfg)
+	for i := range 5 {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, r.url+"/api/private", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+strings.Repeat("A", 32<<10))
+		c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		res, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("try %d: no answer: %v", i, err)
+		}
+		// The answer has no length: its body ends at the server's FIN, which a reset would replace.
+		_, err = io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil {
+			t.Fatalf("try %d: reading the 431's body: %v", i, err)
+		}
+		if res.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Fatalf("try %d: status %d, want 431", i, res.StatusCode)
+		}
+	}
+}
