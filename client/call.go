@@ -17,8 +17,6 @@ import (
 	"github.com/tokencheck/tokencheck/pkg/httpcall"
 )
 
-func init() { register(newCallCmd) }
-
 // callOptions are the flags of `client call`.
 type callOptions struct {
 	token   string

@@ -20,8 +20,6 @@ import (
 	"github.com/tokencheck/tokencheck/pkg/tokens"
 )
 
-func init() { register(newLoadCmd) }
-
 // mintConcurrency is how many /dev/mint calls run at once when --unique-tokens fills its pool: enough to keep a
 // 2-core tenant busy signing, few enough not to queue up.
 const mintConcurrency = 8

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 
@@ -32,12 +31,6 @@ type app struct {
 	stderr io.Writer
 	getenv func(string) string
 }
-
-// commandFactories are filled by each command's file (token.go, call.go, test.go, load.go, tenant.go).
-var commandFactories []func(*app) *cobra.Command
-
-// register adds a subcommand; called from init in the command's own file.
-func register(f func(*app) *cobra.Command) { commandFactories = append(commandFactories, f) }
 
 // Exit codes shared by every command: 0 success, 1 the check ran and failed, 2 it could not run.
 const (
@@ -87,12 +80,8 @@ func (a *app) rootCmd() *cobra.Command {
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErrorf("%w", err) })
-	cmds := make([]*cobra.Command, 0, len(commandFactories))
-	for _, f := range commandFactories {
-		cmds = append(cmds, f(a))
-	}
-	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name() < cmds[j].Name() })
-	root.AddCommand(cmds...)
+	// Every subcommand, wired here explicitly (in the order help lists them), each built from its own file.
+	root.AddCommand(newCallCmd(a), newLoadCmd(a), newTenantCmd(a), newTestCmd(a), newTokenCmd(a))
 	return root
 }
 

@@ -15,8 +15,6 @@ import (
 	"github.com/tokencheck/tokencheck/pkg/tenant"
 )
 
-func init() { register(newTenantCmd) }
-
 // tenantShutdownGrace is how long in-flight requests get to finish once the tenant is told to stop.
 const tenantShutdownGrace = 10 * time.Second
 

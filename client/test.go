@@ -15,8 +15,6 @@ import (
 	"github.com/tokencheck/tokencheck/pkg/httpcall"
 )
 
-func init() { register(newTestCmd) }
-
 // testOptions are client test's own flags.
 type testOptions struct {
 	profile, format, out, run string

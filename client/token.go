@@ -15,8 +15,6 @@ import (
 	"github.com/tokencheck/tokencheck/pkg/tokens"
 )
 
-func init() { register(newTokenCmd) }
-
 // tokenOptions are the flags of `client token`; call shares the ones that say which token to get.
 type tokenOptions struct {
 	device  bool

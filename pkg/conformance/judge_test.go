@@ -94,7 +94,7 @@ func TestParseSeverity(t *testing.T) {
 	if _, err := ParseSeverity("severe"); err == nil {
 		t.Error("ParseSeverity accepted severe")
 	}
-	if !(Critical > High && High > Medium && Medium > Low) {
+	if Critical <= High || High <= Medium || Medium <= Low {
 		t.Error("severities are not ordered")
 	}
 }
