@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -155,6 +156,11 @@ func (a *app) runTest(cmd *cobra.Command, conn *connOptions, o *testOptions) err
 		Leeway: o.leeway, LeewayGiven: cmd.Flags().Changed("leeway"),
 	})
 	if err != nil {
+		var fe *conformance.FootingError
+		if errors.As(err, &fe) {
+			err = fmt.Errorf("%w\nthe suite did not run, since every case would fail for this one reason; likely fix: %s",
+				err, footingFix(fe.Cause))
+		}
 		return &exitError{code: exitCannotGo, err: err}
 	}
 	defer env.Close()
@@ -181,6 +187,30 @@ func (a *app) runTest(cmd *cobra.Command, conn *connOptions, o *testOptions) err
 		return checkFailed()
 	}
 	return nil
+}
+
+// footingFix words what to change when the API refuses the suite's own valid token.
+func footingFix(c conformance.Cause) string {
+	switch c {
+	case conformance.CauseAudience:
+		return "--audience / AUTH0_AUDIENCE must be the API's identifier, the audience the API accepts (its AUTH0_AUDIENCE)"
+	case conformance.CauseIssuer:
+		return "the API trusts another issuer: give --issuer / ISSUER_URL the tenant the API trusts, exactly (trailing " +
+			"slash included), or fix the API's ISSUER_URL"
+	case conformance.CauseKeys:
+		return "the API does not know this tenant's signing keys: point it at this tenant (its ISSUER_URL / JWKS_URL), " +
+			"or point --issuer at the tenant it trusts"
+	case conformance.CauseScope:
+		return "the scoped route requires another scope: set --scope to the API's required scope (its REQUIRED_SCOPE), " +
+			"or --scoped to the right route"
+	case conformance.CauseUnavailable:
+		return "the API cannot verify tokens yet: it probably cannot reach its tenant from where it runs (inside a " +
+			"container, localhost is the container itself; check the API's ISSUER_URL / JWKS_URL and its logs), or it is " +
+			"still starting; check --api / API_URL too"
+	case conformance.CauseServerError:
+		return "the API failed on a valid token: look at its logs"
+	}
+	return "check that the API trusts this tenant (--issuer / ISSUER_URL) and this audience (--audience / AUTH0_AUDIENCE)"
 }
 
 // skipRoutes blanks the routes named by --skip-route, which the suite then skips.

@@ -110,6 +110,8 @@ func TestSuiteCLICannotRunExits2(t *testing.T) {
 		{"regex selects nothing", env, []string{"--run", "no-such-case"}, "selects no case"},
 		{"unknown flag", env, []string{"--nope"}, "unknown flag"},
 		{"bad --out", env, []string{"--run", "quickstart/public", "--out", filepath.Join(t.TempDir(), "no", "r.xml")}, "--out"},
+		{"audience the API does not accept", env, []string{"--audience", "https://another/api"}, "likely fix: --audience"},
+		{"scope the API does not require", env, []string{"--scope", "admin:all"}, "likely fix: the scoped route requires another scope"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

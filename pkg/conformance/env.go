@@ -136,6 +136,9 @@ func Prepare(ctx context.Context, cfg Config) (*Env, error) {
 	if err := env.loadIssuerKey(ctx); err != nil {
 		return nil, err
 	}
+	if err := env.checkFooting(ctx); err != nil {
+		return nil, err
+	}
 	env.learnLeeway(ctx, cfg)
 	trap, err := StartTrap(ctx, cfg.TrapListen, cfg.TrapURL)
 	if err != nil {

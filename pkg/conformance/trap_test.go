@@ -48,17 +48,20 @@ func TestTrapCountsFetchesPerCase(t *testing.T) {
 
 func TestTrapConclusive(t *testing.T) {
 	tests := []struct {
-		trapURL, api string
-		want         bool
+		trapURL, api, issuer string
+		want                 bool
 	}{
-		{"http://127.0.0.1:5000", "http://localhost:3010", true},
-		{"http://127.0.0.1:5000", "http://api:3010", false},
-		{"http://tester:5000", "http://api:3010", true},
-		{"http://[::1]:5000", "http://[::1]:3010", true},
-		{"http://localhost:5000", "https://api.example.com", false},
+		{"http://127.0.0.1:5000", "http://localhost:3010", "http://localhost:4000/", true},
+		{"http://127.0.0.1:5000", "http://api:3010", "http://tenant:4000/", false},
+		{"http://tester:5000", "http://api:3010", "http://tenant:4000/", true},
+		{"http://[::1]:5000", "http://[::1]:3010", "http://[::1]:4000/", true},
+		{"http://localhost:5000", "https://api.example.com", "https://tenant.example.com/", false},
+		// A container's published port on the host: the issuer's compose name gives it away.
+		{"http://127.0.0.1:5000", "http://localhost:3010", "http://tenant:4000/", false},
+		{"http://127.0.0.1:5000", "http://localhost:3010", "https://dev-x.us.auth0.com/", true},
 	}
 	for _, tt := range tests {
-		got, why := (&Trap{URL: tt.trapURL}).Conclusive(tt.api)
+		got, why := (&Trap{URL: tt.trapURL}).Conclusive(tt.api, tt.issuer)
 		if got != tt.want || (!got && why == "") {
 			t.Errorf("Conclusive(trap %s, api %s) = %v %q, want %v", tt.trapURL, tt.api, got, why, tt.want)
 		}
