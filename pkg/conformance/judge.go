@@ -51,7 +51,7 @@ func (r *Runner) judge(ctx context.Context, env *Env, c *Case, e Expect, resp *h
 
 // statusFinding judges the status code alone: nil when e accepts it. Accepting what must be refused, or refusing
 // what must be accepted, is the case's own failure; a 5xx is a crash; refusing with another 4xx than the right one
-// is a matter of form.
+// (or with a redirect) is a matter of form.
 func statusFinding(c *Case, e Expect, got int) *Finding {
 	if e.accepts(got) {
 		return nil
@@ -62,6 +62,9 @@ func statusFinding(c *Case, e Expect, got int) *Finding {
 		return findingf(High, whyCrash, "%s: the API failed on this request", msg)
 	case e.rejects() && got >= 400:
 		return findingf(Low, whyStatus, "%s", msg)
+	case e.rejects() && got >= 300:
+		// A redirect (to a login page, say) serves nothing: wrong for an API, but not an open door.
+		return findingf(Low, whyRedirect, "%s: a redirect instead of a refusal", msg)
 	default:
 		return findingf(c.Severity, c.Why, "%s", msg)
 	}

@@ -39,6 +39,7 @@ func TestJudge(t *testing.T) {
 		{"accepted bad token", ProfileRFC6750, Case{Expect: invalid, Severity: Critical}, 200, nil, Fail, "expected 401 invalid_token, got 200", Critical},
 		{"server error", ProfileAuth0, Case{Expect: invalid, Severity: Critical}, 500, nil, Fail, "failed on this request", High},
 		{"refused with another 4xx", ProfileAuth0, Case{Expect: invalid, Severity: Critical}, 403, nil, Fail, "expected 401", Low},
+		{"redirect instead of a refusal", ProfileAuth0, Case{Expect: invalid, Severity: Critical}, 302, nil, Fail, "a redirect", Low},
 		{"valid token refused", ProfileAuth0, Case{Expect: Expect{Status: 200}, Severity: Medium}, 401, nil, Fail, "expected 200", Medium},
 		{"no challenge", ProfileRFC6750, Case{Expect: invalid, Severity: Critical}, 401, nil, Fail, "no WWW-Authenticate", Low},
 		{"no challenge, auth0 profile", ProfileAuth0, Case{Expect: invalid}, 401, nil, Pass, "", 0},

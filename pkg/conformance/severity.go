@@ -83,6 +83,7 @@ const (
 	whyChallenge = "clients read WWW-Authenticate to learn why they were refused and how to get a token (RFC 6750 §3)"
 	whyStatus    = "the API refused the token, but with another status: clients tell missing, invalid and " +
 		"insufficient credentials apart by it (RFC 6750 §3.1)"
-	whyJSON  = "clients of a JSON API parse its answers; another content type breaks them"
-	whyCrash = "the API crashed or failed on this request: anyone can send it, to take the API down or probe it"
+	whyJSON     = "clients of a JSON API parse its answers; another content type breaks them"
+	whyRedirect = "API clients follow no login redirects: they need a 401 with a challenge (RFC 6750 §3)"
+	whyCrash    = "the API crashed or failed on this request: anyone can send it, to take the API down or probe it"
 )
