@@ -142,12 +142,13 @@ func (e *Env) acceptsExpiredBy(ctx context.Context, d time.Duration) (ok bool, a
 	if err != nil {
 		return false, 0, fmt.Errorf("measuring the leeway: %w", err)
 	}
-	age = sent.Sub(time.Unix(exp, 0))
+	// The API judged the token somewhere between sending and answering: an acceptance proves the leeway is at
+	// least the age when sent, a refusal that it is less than the age when answered.
 	switch {
 	case resp.Status == http.StatusOK:
-		return true, age, nil
+		return true, sent.Sub(time.Unix(exp, 0)), nil
 	case resp.Status >= 500:
 		return false, 0, fmt.Errorf("measuring the leeway: the API answered %d", resp.Status)
 	}
-	return false, age, nil
+	return false, time.Since(time.Unix(exp, 0)), nil
 }

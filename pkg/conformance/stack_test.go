@@ -59,7 +59,7 @@ func newStackWith(t *testing.T, o stackOptions) *stack {
 		leeway = testLeeway
 	}
 	ten, _ := teststack.Tenant(t, tenant.Options{})
-	st := &stack{issuer: ten.URL + "/", jwksURL: ten.URL + "/.well-known/jwks.json", hc: httpcall.NewClient(5 * time.Second)}
+	st := &stack{issuer: ten.URL + "/", jwksURL: ten.URL + "/.well-known/jwks.json", hc: httpcall.NewClient(20 * time.Second)} // rotation generates an RSA key: slow under -race on a busy machine
 	st.minter = &tokens.Minter{Endpoint: ten.URL + "/dev/mint", HTTP: st.hc}
 	apiSrv, _ := teststack.API(t, st.issuer, teststack.APIOptions{
 		Auth: func(c *auth.Config) {
