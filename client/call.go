@@ -176,13 +176,15 @@ func callAPI(ctx context.Context, hc *http.Client, req httpcall.Request) (*httpc
 	if errors.As(err, &ue) {
 		cause = ue.Err
 	}
-	return nil, fmt.Errorf("cannot reach the API at %s: %w; is it running? set --api / API_URL", req.URL, cause)
+	return nil, fmt.Errorf("cannot reach the API at %s: %w; is it running? set --api / API_URL",
+		httpcall.RedactURL(req.URL), httpcall.RedactError(cause))
 }
 
 // printCall shows the outcome the way the iOS sample's alert does: method, path and status, then the challenge and
-// the body.
+// the body. Tokens in the URL (an access_token query parameter, a JWT in the path) and JWTs in the body are
+// redacted: this output lands in terminals, logs and bug reports.
 func (a *app) printCall(method, shown string, resp *httpcall.Response) {
-	fmt.Fprintf(a.stdout, "%s %s → %s\n", method, shown, resp.StatusLine())
+	fmt.Fprintf(a.stdout, "%s %s → %s\n", method, httpcall.RedactURL(shown), resp.StatusLine())
 	for _, v := range resp.Header.Values("WWW-Authenticate") {
 		fmt.Fprintf(a.stdout, "WWW-Authenticate: %s\n", v)
 	}
@@ -191,9 +193,9 @@ func (a *app) printCall(method, shown string, resp *httpcall.Response) {
 	}
 	var pretty bytes.Buffer
 	if json.Valid(resp.Body) && json.Indent(&pretty, resp.Body, "", "  ") == nil {
-		fmt.Fprintln(a.stdout, pretty.String())
+		fmt.Fprintln(a.stdout, httpcall.RedactJWTs(pretty.String()))
 	} else {
-		body := string(resp.Body)
+		body := httpcall.RedactJWTs(string(resp.Body))
 		fmt.Fprint(a.stdout, body)
 		if !strings.HasSuffix(body, "\n") {
 			fmt.Fprintln(a.stdout)

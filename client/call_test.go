@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -164,3 +165,47 @@ func TestCallErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestCallRedactsTokens sends tokens in the query (access_token and a JWT under another name) and in the header,
+// with and without -v, and against an API that answers and one that is down: no output may contain any of them.
+func TestCallRedactsTokens(t *testing.T) {
+	tn := tokTenant(t)
+	api := tokAPI(t, tn.URL+"/")
+	env := tokEnv(t, tn.URL+"/", api.URL, "quickstart-read", "read-secret")
+	_, tok, _ := tokRun(t, env, "token")
+	tok = strings.TrimSpace(tok)
+	const opaque = "opaque-query-token-1234"
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"query token", []string{"call", "/api/private?access_token=" + opaque + "&x=" + tok, "--no-token"}},
+		{"query token -v", []string{"call", "/api/private?access_token=" + opaque + "&x=" + tok, "--token", tok, "-v"}},
+		{"fetched token -v", []string{"call", "/api/private?id_token=" + tok, "-v", "--no-cache"}},
+		{"full URL -v", []string{"call", api.URL + "/api/public?token=" + opaque, "--no-token", "-v"}},
+		{"API down -v", []string{"call", down.URL + "/api/private?access_token=" + opaque, "--token", tok, "-v"}},
+		{"API down", []string{"call", down.URL + "/api/private?access_token=" + opaque, "--token", tok}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stdout, stderr := tokRun(t, env, tc.args...)
+			out := stdout + stderr
+			for _, leak := range []string{opaque, tok, tok[strings.LastIndex(tok, ".")+1:], "read-secret"} {
+				if strings.Contains(out, leak) {
+					t.Fatalf("output leaked %q:\n%s", leak, out)
+				}
+			}
+			if m := wholeJWT.FindString(out); m != "" {
+				t.Fatalf("output holds a whole JWT %q:\n%s", m, out)
+			}
+			if !strings.Contains(out, "[redacted]") {
+				t.Fatalf("nothing marked redacted:\n%s", out)
+			}
+		})
+	}
+}
+
+// wholeJWT matches a compact JWS with all three parts, which redacted output never holds.
+var wholeJWT = regexp.MustCompile(`eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`)

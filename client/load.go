@@ -55,7 +55,12 @@ signature on most requests instead of serving them from its verified-token cache
 
 Only --api is loaded. Point it at your own API.
 
-Exit status: 0 the run completed, 1 no request succeeded, 2 it could not run (bad flags, no token, interrupted).`,
+A dead API is not loaded for the whole --duration: when none of the first 20 requests, or nothing in the first
+5 seconds, got an answer (connection refused, timeouts), the run stops early. Requests without an answer show as
+"no answer: N requests" in the report, their errors below it.
+
+Exit status: 0 the run completed, 1 no request succeeded, 2 it could not run (bad flags, no token, interrupted,
+the API unreachable).`,
 		Args: cobra.NoArgs,
 	}
 	conn := a.addConnFlags(cmd)
@@ -114,6 +119,18 @@ func (a *app) runLoad(ctx context.Context, conn *connOptions, o *loadOptions) er
 	switch {
 	case rep.Interrupted:
 		return &exitError{code: exitCannotGo, err: errors.New("interrupted: the report covers only the requests answered before")}
+	case rep.Unreachable:
+		cause := "no answer"
+		if len(rep.Errors) > 0 {
+			cause = httpcall.RedactText(rep.Errors[0].Error)
+		}
+		if rep.GaveUp {
+			return &exitError{code: exitCannotGo, err: fmt.Errorf("the API at %s did not answer any of the first %d requests (%s); "+
+				"stopped early instead of loading it for --duration %s. Is it running? Check --api / API_URL",
+				httpcall.RedactURL(target), rep.Requests, cause, o.duration)}
+		}
+		return &exitError{code: exitCannotGo, err: fmt.Errorf("the API at %s did not answer any of the %d requests (%s); "+
+			"is it running? Check --api / API_URL", httpcall.RedactURL(target), rep.Requests, cause)}
 	case rep.Successes == 0:
 		fmt.Fprintf(a.stderr, "client: no request to %s succeeded; check --api, --path and the token\n", target)
 		return checkFailed()

@@ -324,3 +324,46 @@ func TestCountProgress(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadStopsWhenAPIUnreachable loads a dead API for a long --duration: the run stops after the first
+// requests, exits 2 and says why, without hammering it for the whole duration.
+func TestLoadStopsWhenAPIUnreachable(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	tests := []struct {
+		name   string
+		args   []string
+		stderr []string
+	}{
+		{"stopped early", []string{"--no-token", "--duration", "30s", "--rate", "100"},
+			[]string{"did not answer any of the first 20 requests", "connection refused", "stopped early instead of loading it for --duration 30s", "--api / API_URL"}},
+		{"short run, all failed", []string{"--no-token", "--requests", "3", "--rate", "100"},
+			[]string{"did not answer any of the 3 requests", "--api / API_URL"}},
+		{"token in the path stays hidden", []string{"--no-token", "--duration", "30s", "--path", "/api?access_token=secret-in-path"},
+			[]string{"access_token=[redacted]"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			code, stdout, stderr := runLoadCLI(t, map[string]string{"API_URL": deadURL}, tc.args...)
+			if code != exitCannotGo {
+				t.Fatalf("exit %d, want 2; stderr %q", code, stderr)
+			}
+			if elapsed := time.Since(start); elapsed > 10*time.Second {
+				t.Fatalf("took %s: the dead API was loaded for the whole duration", elapsed)
+			}
+			for _, w := range tc.stderr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			if !strings.Contains(stdout, "no answer: ") || strings.Contains(stdout, "status      no answer") {
+				t.Errorf("table:\n%s", stdout)
+			}
+			if strings.Contains(stdout+stderr, "secret-in-path") {
+				t.Errorf("output leaked the token in --path:\n%s\n%s", stdout, stderr)
+			}
+		})
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func main() {
@@ -79,10 +80,71 @@ func (a *app) rootCmd() *cobra.Command {
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErrorf("%w", err) })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		if s := suggestFlag(cmd, err); s != "" {
+			return usageErrorf("%w\n\nDid you mean this?\n\t%s\n", err, s)
+		}
+		return usageErrorf("%w", err)
+	})
 	// Every subcommand, wired here explicitly (in the order help lists them), each built from its own file.
 	root.AddCommand(newCallCmd(a), newLoadCmd(a), newTenantCmd(a), newTestCmd(a), newTokenCmd(a))
+	root.SuggestionsMinimumDistance = suggestionDistance
+	for _, sub := range root.Commands() {
+		sub.SuggestionsMinimumDistance = suggestionDistance
+	}
 	return root
+}
+
+// suggestionDistance is how many edits a typed command or flag may be from a real one to be suggested.
+const suggestionDistance = 2
+
+// suggestFlag names the flag of cmd closest to the unknown long flag in err ("--scopes" → "--scope"), or "" when
+// none is within suggestionDistance edits or a prefix of it; cobra suggests commands but not flags.
+func suggestFlag(cmd *cobra.Command, err error) string {
+	typed, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok || typed == "" {
+		return ""
+	}
+	typed, _, _ = strings.Cut(typed, "=")
+	best, bestDist := "", suggestionDistance+1
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Hidden {
+			return
+		}
+		d := editDistance(strings.ToLower(typed), f.Name)
+		if strings.HasPrefix(f.Name, typed) && len(typed) >= 3 {
+			d = min(d, 1)
+		}
+		if d < bestDist || (d == bestDist && f.Name < best) {
+			best, bestDist = f.Name, d
+		}
+	})
+	if best == "" {
+		return ""
+	}
+	return "--" + best
+}
+
+// editDistance is the Levenshtein distance between a and b, counting '_' for '-' as no edit.
+func editDistance(a, b string) int {
+	a = strings.ReplaceAll(a, "_", "-")
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // run executes the CLI with args and returns the process exit code.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,6 +22,7 @@ const tenantShutdownGrace = 10 * time.Second
 // tenantOptions are client tenant's flags.
 type tenantOptions struct {
 	addr, issuer, config, keyFile string
+	allowedHosts                  string
 	ecKey, trustProxy             bool
 	tls                           bool
 	tlsHosts, tlsCA               string
@@ -64,6 +66,13 @@ quickstart-write, quickstart-readwrite, quickstart-noscope, the public client cl
 default issuer becomes https://localhost:4000/. --tls-cert and --tls-key serve your own certificate instead
 (they imply --tls; no CA is written).
 
+Only requests whose Host is in --allowed-hosts (ports ignored; the --issuer host always) are answered; others get
+421 Misdirected Request, so a web page that rebinds its DNS name to the tenant's address cannot mint tokens.
+POST /dev/mint and /dev/rotate take only application/json bodies (an empty body may come without a type from
+callers such as curl that send no Origin) and refuse an Origin that is not the tenant's own (403). Failed
+passwords on /activate are limited to 5 a minute per user and per address (429), device codes to 100
+outstanding per client and 1000 in all (429 slow_down).
+
 Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 2 on a bad flag, config file, key file, certificate or
 address.`,
 		Args: cobra.NoArgs,
@@ -72,7 +81,9 @@ address.`,
 	f.StringVar(&o.addr, "addr", "127.0.0.1:4000", "`HOST:PORT` to listen on")
 	f.StringVar(&o.issuer, "issuer", "http://localhost:4000/", "public issuer `URL` written into iss and discovery (with --tls: https://localhost:4000/)")
 	f.StringVar(&o.config, "config", "", "YAML `FILE` of APIs, clients and users (default: the built-in default)")
-	f.StringVar(&o.keyFile, "key-file", "", "PEM `FILE` keeping the signing keys across restarts (created if missing)")
+	f.StringVar(&o.keyFile, "key-file", "", "PEM `FILE` (PKCS#8 private keys, e.g. keys.pem) keeping the signing keys across restarts; created 0600 if missing")
+	f.StringVar(&o.allowedHosts, "allowed-hosts", "", "comma-separated `HOSTS` the tenant answers, ports ignored; any other Host gets 421 "+
+		"(default: the --issuer host, "+strings.Join(tenant.DefaultAllowedHosts, ", ")+")")
 	f.BoolVar(&o.ecKey, "ec-key", false, "also publish a P-256 key, for /dev/mint {\"alg\":\"ES256\"} (kept in --key-file)")
 	f.BoolVar(&o.trustProxy, "trust-proxy", false, "discovery URLs follow X-Forwarded-Proto/X-Forwarded-Host (only behind a proxy that sets them)")
 	f.BoolVar(&o.tls, "tls", false, "serve HTTPS with a CA made at start (see --tls-hosts, --tls-ca)")
@@ -150,8 +161,26 @@ func (a *app) runTenant(ctx context.Context, o *tenantOptions, changed func(stri
 	}
 	handler := slog.NewTextHandler(a.stderr, nil)
 	log := slog.New(handler)
-	t, err := tenant.New(cfg, tenant.Options{Issuer: issuer, KeyFile: o.keyFile, ECKey: o.ecKey, TrustProxy: o.trustProxy, Logger: log})
+	var hosts []string
+	if changed("allowed-hosts") {
+		for _, h := range strings.Split(o.allowedHosts, ",") {
+			if h = strings.TrimSpace(h); h != "" {
+				hosts = append(hosts, h)
+			}
+		}
+		if len(hosts) == 0 {
+			return usageErrorf("--allowed-hosts %q names no host; give e.g. localhost,tenant or leave it out for the default", o.allowedHosts)
+		}
+	}
+	t, err := tenant.New(cfg, tenant.Options{Issuer: issuer, KeyFile: o.keyFile, ECKey: o.ecKey, TrustProxy: o.trustProxy,
+		Logger: log, AllowedHosts: hosts})
 	if err != nil {
+		if _, bad := errors.AsType[*tenant.KeyFileError](err); bad && strings.HasSuffix(strings.ToLower(o.keyFile), ".json") {
+			return usageErrorf("%w (--key-file is PEM, not JSON: name it e.g. keys.pem)", err)
+		}
+		if errors.Is(err, tenant.ErrBadAllowedHost) {
+			return usageErrorf("bad --allowed-hosts: %w", err)
+		}
 		return usageErrorf("%w", err)
 	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", o.addr)
@@ -167,6 +196,9 @@ func (a *app) runTenant(ctx context.Context, o *tenantOptions, changed func(stri
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(handler, slog.LevelWarn),
 		TLSConfig:         tlsCfg,
+	}
+	if strings.HasSuffix(strings.ToLower(o.keyFile), ".json") {
+		log.Warn("--key-file holds PEM (PKCS#8 private keys), not JSON; name it e.g. keys.pem", "file", o.keyFile)
 	}
 	keys := o.keyFile
 	if keys == "" {

@@ -60,6 +60,10 @@ func TestTenantCLIRejects(t *testing.T) {
 	if err := os.WriteFile(badKeys, []byte("-----BEGIN PRIVATE KEY-----\nMIIE"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	jsonKeys := filepath.Join(dir, "keys.json")
+	if err := os.WriteFile(jsonKeys, []byte(`{"keys":[]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -71,6 +75,9 @@ func TestTenantCLIRejects(t *testing.T) {
 		{"relative issuer", []string{"--issuer", "localhost:4000", "--addr", "127.0.0.1:0"}, []string{"--issuer", "absolute http(s) URL"}},
 		{"corrupt key file", []string{"--key-file", badKeys, "--addr", "127.0.0.1:0"}, []string{badKeys, "--key-file", "truncated"}},
 		{"bad address", []string{"--addr", "127.0.0.1:99999"}, []string{"--addr 127.0.0.1:99999"}},
+		{"bad allowed host", []string{"--allowed-hosts", "localhost,a b", "--addr", "127.0.0.1:0"}, []string{"bad --allowed-hosts", `"a b"`}},
+		{"empty allowed hosts", []string{"--allowed-hosts", " , ", "--addr", "127.0.0.1:0"}, []string{"--allowed-hosts", "names no host"}},
+		{"JSON key file", []string{"--key-file", jsonKeys, "--addr", "127.0.0.1:0"}, []string{jsonKeys, "--key-file", "PEM", "looks like JSON", "keys.pem"}},
 		{"stray argument", []string{"extra"}, []string{`unknown command "extra"`}},
 		{"unknown flag", []string{"--port", "4000"}, []string{"unknown flag"}},
 	}
@@ -396,5 +403,57 @@ func TestTenantCLIHelp(t *testing.T) {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("help does not mention %q", w)
 		}
+	}
+}
+
+// TestTenantCLIAllowedHosts runs the tenant with --allowed-hosts and sends Hosts in and out of the list.
+func TestTenantCLIAllowedHosts(t *testing.T) {
+	t.Parallel()
+	addr, _, _ := startTenantCLI(t, "--allowed-hosts", "tenant.test, Other.Test")
+	hc := &http.Client{Timeout: 5 * time.Second}
+	tests := []struct {
+		host   string
+		status int
+	}{
+		{"tenant.test:4000", 200},
+		{"other.test", 200},
+		{"localhost:4000", 200}, // the --issuer host is always allowed
+		{addr, 421},             // 127.0.0.1 is in the default list only
+		{"evil.example", 421},
+	}
+	for _, tc := range tests {
+		t.Run(tc.host, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addr+"/.well-known/jwks.json", nil)
+			req.Host = tc.host
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("%d, want %d", resp.StatusCode, tc.status)
+			}
+		})
+	}
+}
+
+// TestTenantCLILooseKeyFile starts the tenant on a key file others can read: it serves, with a warning naming the
+// file and chmod 600.
+func TestTenantCLILooseKeyFile(t *testing.T) {
+	t.Parallel()
+	keyFile := filepath.Join(t.TempDir(), "keys.pem")
+	_, first, stop := startTenantCLI(t, "--key-file", keyFile)
+	if code := stop(); code != exitOK {
+		t.Fatalf("first run exit %d:\n%s", code, first.String())
+	}
+	if strings.Contains(first.String(), "chmod 600") {
+		t.Fatalf("a 0600 key file was warned about:\n%s", first.String())
+	}
+	if err := os.Chmod(keyFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, second, _ := startTenantCLI(t, "--key-file", keyFile)
+	if out := second.String(); !strings.Contains(out, "level=WARN") || !strings.Contains(out, "chmod 600 "+keyFile) {
+		t.Fatalf("no warning for a 0644 key file:\n%s", out)
 	}
 }

@@ -38,7 +38,11 @@ scope and grant in the user cache directory until a minute before they expire (-
 
   client token --issuer http://localhost:4000/ --audience https://quickstarts/api \
       --client-id quickstart-read --client-secret read-secret
-  client token --device --client-id cli --scope read:messages   # prompts on stderr`,
+  client token --device --client-id cli --scope read:messages   # prompts on stderr
+
+--device needs a public (native) application, such as the stand-in's cli: the device flow sends no client
+secret, so a confidential client is refused (invalid_client) and --client-secret is not used. With -v, a cached
+entry that is ignored (not a private regular file, malformed, for another key, expired) is named on stderr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runToken(cmd.Context(), conn, o) },
 	}
@@ -128,8 +132,12 @@ func (a *app) acquireToken(ctx context.Context, conn *connOptions, hc *http.Clie
 	}
 	cache, key := a.tokenCache(o), tokenCacheKey(conn, o)
 	if cache != nil {
-		if t, ok := cache.Get(key); ok {
+		t, err := cache.Load(key)
+		if err == nil {
 			return t, true, nil
+		}
+		if _, ignored := errors.AsType[*tokens.CacheEntryError](err); ignored && conn.Verbose {
+			fmt.Fprintf(a.stderr, "client: %v; fetching a new token\n", err)
 		}
 	}
 	d, err := tokens.Discover(ctx, hc, conn.IssuerURL())
@@ -148,6 +156,12 @@ func (a *app) acquireToken(ctx context.Context, conn *connOptions, hc *http.Clie
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return nil, false, errors.New("interrupted before a token was issued")
+		}
+		if te, ok := errors.AsType[*tokens.TokenError](err); ok && o.device &&
+			(te.Code == "invalid_client" || te.Code == "unauthorized_client") && te.Hint == "" {
+			te.Hint = fmt.Sprintf("the device flow needs a public (native) application and sends no client secret; "+
+				"%q is not one: pass the --client-id / AUTH0_CLIENT_ID of a public client (the stand-in's is cli), "+
+				"or drop --device to use client credentials with --client-secret", conn.ClientID)
 		}
 		return nil, false, err
 	}

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -134,10 +136,20 @@ func TestTokenErrors(t *testing.T) {
 		{name: "tenant unreachable", env: tokEnv(t, closed.URL+"/", "", "quickstart-read", "read-secret"), args: []string{"token"},
 			want: []string{"cannot reach the tenant at " + closed.URL + "/", "is it running? set --issuer / ISSUER_URL"}},
 		{name: "bad flag", env: tokEnv(t, issuer, "", "a", "b"), args: []string{"token", "--bogus"}, want: []string{"unknown flag: --bogus"}},
+		{name: "device with a confidential client and its secret", env: tokEnv(t, issuer, "", "quickstart-read", "read-secret"),
+			args: []string{"token", "--device"},
+			want: []string{"invalid_client", "the device flow needs a public (native) application and sends no client secret",
+				`"quickstart-read" is not one`, "the stand-in's is cli"}},
+		{name: "device with a confidential client, no secret", env: map[string]string{"ISSUER_URL": issuer, "AUTH0_AUDIENCE": tokAudience,
+			"AUTH0_CLIENT_ID": "quickstart-read", "XDG_CACHE_HOME": t.TempDir()},
+			args: []string{"token", "--device"}, want: []string{"invalid_client", "the device flow needs a public (native) application"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := tokRun(t, tc.env, tc.args...)
+			if strings.Contains(stderr, "must authenticate") {
+				t.Errorf("stderr %q still says must authenticate", stderr)
+			}
 			if code != 2 || stdout != "" {
 				t.Fatalf("exit %d stdout %q, want 2 and nothing on stdout (stderr %s)", code, stdout, stderr)
 			}
@@ -161,7 +173,7 @@ func TestTokenVerboseRedacts(t *testing.T) {
 	}
 	tok := strings.TrimSpace(stdout)
 	for _, w := range []string{"> GET " + srv.URL + "/.well-known/openid-configuration", "> POST " + srv.URL + "/oauth/token",
-		"client_secret=…(redacted)", `"access_token":"eyJh…(redacted)"`, "< HTTP/1.1 200 OK"} {
+		"client_secret=[redacted]", `"access_token":"eyJhbGciOi…[redacted]"`, "< HTTP/1.1 200 OK"} {
 		if !strings.Contains(stderr, w) {
 			t.Errorf("verbose stderr lacks %q:\n%s", w, stderr)
 		}
@@ -237,5 +249,96 @@ func TestTokenDeviceFlowInterrupted(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the device flow ignored the interrupt")
+	}
+}
+
+// TestTokenCacheIgnoresBadEntries plants bad cache files where `client token` looks and checks it fetches a new
+// token from the tenant (over HTTP), says so in one line with -v and nothing without, and replaces the entry.
+func TestTokenCacheIgnoresBadEntries(t *testing.T) {
+	srv := tokTenant(t)
+	tests := []struct {
+		name  string
+		plant func(t *testing.T, path string)
+		note  string
+	}{
+		{"world-readable", func(t *testing.T, path string) {
+			if err := os.WriteFile(path, []byte(`{}`), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "mode 0644, want 0600"},
+		{"not JSON", func(t *testing.T, path string) {
+			if err := os.WriteFile(path, []byte("{nope"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, "malformed JSON"},
+		{"FIFO", func(t *testing.T, path string) {
+			if err := mkfifo(path); err != nil {
+				t.Skipf("mkfifo: %v", err)
+			}
+		}, "not a regular file"},
+	}
+	for _, tc := range tests {
+		for _, verbose := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s verbose=%v", tc.name, verbose), func(t *testing.T) {
+				env := tokEnv(t, srv.URL+"/", "", "quickstart-read", "read-secret")
+				conn := &connOptions{Issuer: env["ISSUER_URL"], Audience: tokAudience, ClientID: "quickstart-read", ClientSecret: "read-secret"}
+				dir := filepath.Join(env["XDG_CACHE_HOME"], "tokencheck")
+				if err := os.MkdirAll(dir, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				cache := &tokens.Cache{Dir: dir}
+				key := tokenCacheKey(conn, &tokenOptions{})
+				var path string
+				if err := cache.Put(key, &tokens.Token{AccessToken: "x", Expiry: time.Now().Add(time.Hour)}); err != nil {
+					t.Fatal(err)
+				}
+				matches, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+				if len(matches) != 1 {
+					t.Fatalf("cache files %v", matches)
+				}
+				path = matches[0]
+				if err := os.Remove(path); err != nil {
+					t.Fatal(err)
+				}
+				tc.plant(t, path)
+				args := []string{"token"}
+				if verbose {
+					args = append(args, "-v")
+				}
+				done := make(chan struct{})
+				var (
+					code           int
+					stdout, stderr string
+				)
+				go func() { code, stdout, stderr = tokRun(t, env, args...); close(done) }()
+				select {
+				case <-done:
+				case <-time.After(10 * time.Second):
+					t.Fatal("client token hung on the planted cache entry")
+				}
+				tok := strings.TrimSpace(stdout)
+				if code != 0 || strings.Count(tok, ".") != 2 {
+					t.Fatalf("exit %d stdout %q stderr %s", code, stdout, stderr)
+				}
+				notes := 0
+				for _, line := range strings.Split(stderr, "\n") {
+					if strings.HasPrefix(line, "client: ignoring cached token ") {
+						notes++
+						if !strings.Contains(line, tc.note) || !strings.HasSuffix(line, "; fetching a new token") {
+							t.Errorf("note %q lacks %q", line, tc.note)
+						}
+					}
+				}
+				if want := map[bool]int{false: 0, true: 1}[verbose]; notes != want {
+					t.Errorf("%d notes, want %d:\n%s", notes, want, stderr)
+				}
+				if got, err := cache.Load(key); err != nil || got.AccessToken != tok {
+					t.Fatalf("the bad entry was not replaced: %+v %v", got, err)
+				}
+			})
+		}
 	}
 }

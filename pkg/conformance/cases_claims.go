@@ -90,7 +90,7 @@ func withLeeway(f func(leeway time.Duration, now time.Time) (map[string]any, err
 }
 
 // aheadBy is the NumericDate at least d after now (rounded up, so whole seconds never shrink it), and less than
-// d+1s after.
+// d+1s after; a negative d is a time at most -d before now.
 func aheadBy(now time.Time, d time.Duration) int64 {
 	return now.Add(d).Add(time.Second - 1).Unix()
 }
@@ -114,7 +114,8 @@ func timeSpecs() []claimSpec {
 			why: "the API refuses a token expired by less than its own leeway: clients with a slightly slow clock fail",
 			token: withLeeway(func(l time.Duration, now time.Time) (map[string]any, error) {
 				half, err := halfLeeway(l)
-				return map[string]any{"iat": now.Add(-time.Hour).Unix(), "exp": now.Add(-half).Unix()}, err
+				// Rounded up: expired by at most half the leeway, so whole seconds never push it past the leeway.
+				return map[string]any{"iat": now.Add(-time.Hour).Unix(), "exp": aheadBy(now, -half)}, err
 			})},
 		{name: "expired-beyond-leeway", sev: High, expect: invalidToken,
 			why: "the API accepts a token expired by more than its leeway: exp is not enforced as configured",

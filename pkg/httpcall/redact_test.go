@@ -17,12 +17,12 @@ const jwt = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJzZWNyZXQtc3ViIn0.c2
 
 func TestRedactHeaderValue(t *testing.T) {
 	tests := []struct{ name, value, want string }{
-		{"Authorization", "Bearer " + jwt, "Bearer eyJh…(redacted)"},
-		{"authorization", "Basic cXVpY2tzdGFydDpzZWNyZXQ=", "Basic …(redacted)"},
-		{"Authorization", "garbage", "…(redacted)"},
-		{"Cookie", "session=abc", "…(redacted)"},
+		{"Authorization", "Bearer " + jwt, "Bearer eyJhbGciOi…[redacted]"},
+		{"authorization", "Basic cXVpY2tzdGFydDpzZWNyZXQ=", "Basic [redacted]"},
+		{"Authorization", "garbage", "[redacted]"},
+		{"Cookie", "session=abc", "[redacted]"},
 		{"Content-Type", "application/json", "application/json"},
-		{"X-Debug", "token " + jwt, "token eyJh…(redacted)"},
+		{"X-Debug", "token " + jwt, "token eyJhbGciOi…[redacted]"},
 	}
 	for _, tc := range tests {
 		if got := RedactHeaderValue(tc.name, tc.value); got != tc.want {
@@ -39,15 +39,15 @@ func TestRedactBody(t *testing.T) {
 	}{
 		{"form", "application/x-www-form-urlencoded",
 			"grant_type=client_credentials&client_id=quickstart-read&client_secret=read-secret&audience=https%3A%2F%2Fquickstarts%2Fapi",
-			[]string{"grant_type=client_credentials&client_id=quickstart-read&client_secret=…(redacted)&audience=https%3A%2F%2Fquickstarts%2Fapi"}},
+			[]string{"grant_type=client_credentials&client_id=quickstart-read&client_secret=[redacted]&audience=https%3A%2F%2Fquickstarts%2Fapi"}},
 		{"json token response", "application/json; charset=utf-8",
 			`{"access_token":"` + jwt + `","token_type":"Bearer","expires_in":86400,"nested":[{"password":"hunter2"}]}`,
-			[]string{`"access_token":"eyJh…(redacted)"`, `"token_type":"Bearer"`, `"expires_in":86400`, `"password":"…(redacted)"`}},
+			[]string{`"access_token":"eyJhbGciOi…[redacted]"`, `"token_type":"Bearer"`, `"expires_in":86400`, `"password":"[redacted]"`}},
 		{"device code", "application/json", `{"device_code":"devcode-secret-value","user_code":"ABCD"}`,
-			[]string{`"device_code":"devc…(redacted)"`, `"user_code":"ABCD"`}},
+			[]string{`"device_code":"[redacted]"`, `"user_code":"ABCD"`}},
 		{"truncated JSON falls back to field names", "application/json", `{"client_secret":"read-secret","access_token":"` + jwt,
-			[]string{`"client_secret":"…(redacted)`, `"access_token":"eyJh…(redacted)`}},
-		{"plain text with a JWT", "text/plain", "your token is " + jwt + " enjoy", []string{"your token is eyJh…(redacted) enjoy"}},
+			[]string{`"client_secret":"[redacted]`, `"access_token":"eyJhbGciOi…[redacted]`}},
+		{"plain text with a JWT", "text/plain", "your token is " + jwt + " enjoy", []string{"your token is eyJhbGciOi…[redacted] enjoy"}},
 		{"mint request", "application/json", `{"claims":{"sub":"x"},"header":{"kid":"k"}}`, []string{`"sub":"x"`}},
 	}
 	for _, tc := range tests {
@@ -93,8 +93,8 @@ func TestVerbose(t *testing.T) {
 		t.Fatalf("caller must still get the full, unredacted exchange: %v %s", err, body)
 	}
 	out := log.String()
-	for _, w := range []string{"> POST " + srv.URL + "/oauth/token", "> Authorization: Bearer eyJh…(redacted)",
-		"client_secret=…(redacted)", "< HTTP/1.1 200 OK", `< Www-Authenticate: Bearer realm="api"`, `"access_token":"eyJh…(redacted)"`} {
+	for _, w := range []string{"> POST " + srv.URL + "/oauth/token", "> Authorization: Bearer eyJhbGciOi…[redacted]",
+		"client_secret=[redacted]", "< HTTP/1.1 200 OK", `< Www-Authenticate: Bearer realm="api"`, `"access_token":"eyJhbGciOi…[redacted]"`} {
 		if !strings.Contains(out, w) {
 			t.Errorf("verbose output lacks %q:\n%s", w, out)
 		}
@@ -122,6 +122,132 @@ func FuzzRedactBody(f *testing.F) {
 			got := RedactBody(ct, []byte(body))
 			if strings.Contains(got, url.QueryEscape(secret)) || strings.Contains(got, secret) {
 				t.Fatalf("RedactBody(%s, %q) leaked the secret: %q", ct, body, got)
+			}
+		}
+	})
+}
+
+func TestRedactHeaderByName(t *testing.T) {
+	tests := []struct{ name, value, want string }{
+		{"Proxy-Authorization", "Bearer " + jwt, "Bearer eyJhbGciOi…[redacted]"},
+		{"Authorization", "Bearer opaque-token-value", "Bearer [redacted]"},
+		{"Authorization", jwt, "eyJhbGciOi…[redacted]"},
+		{"Set-Cookie", "sid=abc; Path=/; HttpOnly", "[redacted]"},
+		{"X-Auth-Token", "opaque-token-value", "[redacted]"},
+		{"X-Api-Key", "k-123456", "[redacted]"},
+		{"X-Session-Id", "s-123456", "[redacted]"},
+		{"X-My-Secret", "hunter2", "[redacted]"},
+		{"X-Password", "hunter2", "[redacted]"},
+		{"X-Refresh-Token", jwt, "eyJhbGciOi…[redacted]"},
+		{"Www-Authenticate", `Bearer realm="api", error="invalid_token"`, `Bearer realm="api", error="invalid_token"`},
+		{"Location", "https://app/cb?code=abc123&state=s1", "https://app/cb?code=[redacted]&state=s1"},
+		{"Referer", "https://app/#access_token=" + jwt + "&token_type=Bearer", "https://app/#access_token=eyJhbGciOi…[redacted]&token_type=Bearer"},
+		{"X-Request-Id", "42", "42"},
+		{"Link", "<https://api/next?token=opaque123>; rel=next", "<https://api/next?token=[redacted]>; rel=next"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := RedactHeaderValue(tc.name, tc.value); got != tc.want {
+				t.Errorf("RedactHeaderValue(%s, %q) = %q, want %q", tc.name, tc.value, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"http://localhost:3010/api/private", "http://localhost:3010/api/private"},
+		{"http://localhost:3010/api/private?access_token=" + jwt, "http://localhost:3010/api/private?access_token=eyJhbGciOi…[redacted]"},
+		{"http://h/p?id_token=" + jwt + "&x=1", "http://h/p?id_token=eyJhbGciOi…[redacted]&x=1"},
+		{"http://h/p?refresh_token=opaque-refresh&code=c0de&client_secret=s3cret&token=t0k", "http://h/p?refresh_token=[redacted]&code=[redacted]&client_secret=[redacted]&token=[redacted]"},
+		{"http://h/p?anything=" + jwt, "http://h/p?anything=eyJhbGciOi…[redacted]"},
+		{"http://h/tokens/" + jwt + "/info", "http://h/tokens/eyJhbGciOi…[redacted]/info"},
+		{"http://user:pass@h/p", "http://[redacted]@h/p"},
+		{"/api/private?access_token=abc&q=ok", "/api/private?access_token=[redacted]&q=ok"},
+		{"http://h/p?ACCESS_TOKEN=abc", "http://h/p?ACCESS_TOKEN=[redacted]"},
+		{"http://h/p?token_type=Bearer&expires_in=10", "http://h/p?token_type=Bearer&expires_in=10"},
+		{"http://h/p?" + jwt, "http://h/p?eyJhbGciOi…[redacted]"},
+		{"http://h/p?access%5Ftoken=abc", "http://h/p?access%5Ftoken=[redacted]"},
+		{"http://h/%zz?access_token=abc", "http://h/%zz?access_token=[redacted]"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			if got := RedactURL(tc.in); got != tc.want {
+				t.Errorf("RedactURL(%q)\n = %q\nwant %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRedactText(t *testing.T) {
+	in := `Get "http://127.0.0.1:1/api?access_token=opaque-secret-1": dial tcp: connection refused; token ` + jwt
+	got := RedactText(in)
+	for _, leak := range []string{"opaque-secret-1", jwt, "c2lnbmF0dXJlLXNlY3JldA"} {
+		if strings.Contains(got, leak) {
+			t.Errorf("RedactText leaked %q: %s", leak, got)
+		}
+	}
+	if !strings.Contains(got, "access_token=[redacted]") || !strings.Contains(got, "connection refused") {
+		t.Errorf("RedactText = %s", got)
+	}
+}
+
+// TestVerboseQueryToken sends a token in the query and in a header through real HTTP; neither may appear in the
+// verbose output, not even in the transport error of a second, failing request.
+func TestVerboseQueryToken(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "/next?code=auth-code-secret")
+		w.Header().Set("Set-Cookie", "sid=cookie-secret")
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	const opaque = "opaque-query-secret"
+	var log bytes.Buffer
+	hc := Verbose(NewClient(2*time.Second), &log)
+	for _, target := range []string{srv.URL + "/api?access_token=" + opaque + "&id=" + jwt, "http://127.0.0.1:1/api?access_token=" + opaque} {
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, target, nil)
+		req.Header.Set("X-Api-Key", "header-secret")
+		if resp, err := hc.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}
+	out := log.String()
+	for _, leak := range []string{opaque, jwt, "c2lnbmF0dXJlLXNlY3JldA", "auth-code-secret", "cookie-secret", "header-secret"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("verbose output leaked %q:\n%s", leak, out)
+		}
+	}
+	for _, w := range []string{"access_token=[redacted]", "id=eyJhbGciOi…[redacted]", "< Location: /next?code=[redacted]", "! "} {
+		if !strings.Contains(out, w) {
+			t.Errorf("verbose output lacks %q:\n%s", w, out)
+		}
+	}
+}
+
+// FuzzRedactURL checks that a token in a sensitive query parameter, or a JWT-shaped value anywhere in the query,
+// never survives RedactURL or RedactText, whatever URL surrounds it, and that nothing panics.
+func FuzzRedactURL(f *testing.F) {
+	f.Add("http://localhost:3010/api/private", "access_token", "s3cr3t-value")
+	f.Add("/x?a=1&b", "code", "abcdef")
+	f.Add("http://h/%zz#frag", "id_token", jwt)
+	f.Add("http://u:p@h:1/p?q", "other", jwt)
+	f.Fuzz(func(t *testing.T, base, name, secret string) {
+		_ = RedactURL(base + secret)
+		_ = RedactText(base + " " + secret)
+		if !sensitiveParam(name) && !looksLikeJWT(secret) {
+			t.Skip()
+		}
+		if len(secret) < 6 || strings.ContainsAny(base+name, "#?&=%") || strings.Contains(base, secret) ||
+			strings.Contains(name, secret) || strings.Contains(redactedMark, secret) {
+			t.Skip()
+		}
+		if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "/") {
+			base = "http://h/" + base
+		}
+		target := base + "?" + url.QueryEscape(name) + "=" + url.QueryEscape(secret)
+		for _, got := range []string{RedactURL(target), RedactText(`Get "` + target + `": failed`)} {
+			if strings.Contains(got, secret) || strings.Contains(got, url.QueryEscape(secret)) {
+				t.Fatalf("redaction of %q leaked the secret: %q", target, got)
 			}
 		}
 	})

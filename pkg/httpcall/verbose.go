@@ -38,7 +38,7 @@ type RedactingTransport struct {
 // RoundTrip prints the request, sends it through Base, and prints the response; bodies stay readable by the caller.
 func (t *RedactingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var buf bytes.Buffer
-	fmt.Fprintf(&buf, "> %s %s %s\n", req.Method, req.URL.Redacted(), req.Proto)
+	fmt.Fprintf(&buf, "> %s %s %s\n", req.Method, RedactURL(req.URL.String()), req.Proto)
 	writeHeaders(&buf, "> ", req.Header)
 	if req.Body != nil && req.Body != http.NoBody {
 		data, err := io.ReadAll(io.LimitReader(req.Body, MaxBody))
@@ -53,7 +53,7 @@ func (t *RedactingTransport) RoundTrip(req *http.Request) (*http.Response, error
 	}
 	resp, err := t.Base.RoundTrip(req)
 	if err != nil {
-		fmt.Fprintf(&buf, "! %v\n", err)
+		fmt.Fprintf(&buf, "! %s\n", RedactText(err.Error()))
 		t.flush(&buf)
 		return nil, err
 	}

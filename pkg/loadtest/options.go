@@ -15,6 +15,10 @@ const (
 	DefaultTimeout          = 5 * time.Second
 	DefaultMaxBody          = 64 << 10
 	DefaultProgressInterval = time.Second
+	// DefaultGiveUpRequests: a run stops when its first 20 requests all failed without an answer (a dead API).
+	DefaultGiveUpRequests = 20
+	// DefaultGiveUpAfter: a run stops when nothing has answered in its first 5 seconds and something failed.
+	DefaultGiveUpAfter = 5 * time.Second
 )
 
 // Option tunes a Run; options are applied in order, so a later one wins.
@@ -35,6 +39,8 @@ type settings struct {
 	progress         io.Writer
 	progressTTY      bool
 	progressInterval time.Duration
+	giveUpRequests   int
+	giveUpAfter      time.Duration
 }
 
 func defaults() settings {
@@ -47,6 +53,8 @@ func defaults() settings {
 		timeout:          DefaultTimeout,
 		maxBody:          DefaultMaxBody,
 		progressInterval: DefaultProgressInterval,
+		giveUpRequests:   DefaultGiveUpRequests,
+		giveUpAfter:      DefaultGiveUpAfter,
 	}
 }
 
@@ -96,4 +104,12 @@ func WithProgress(w io.Writer, tty bool) Option {
 // WithProgressInterval changes how often the progress line is written (default 1s).
 func WithProgressInterval(d time.Duration) Option {
 	return func(s *settings) { s.progressInterval = d }
+}
+
+// WithGiveUp stops the run early, marking the report Unreachable and GaveUp, when no request has been answered yet
+// and either the first requests (that many) all failed at the transport level or after has passed with at least
+// one such failure: a dead target is then not hammered for the whole duration. requests 0 disables the rule on the
+// count, after 0 the one on time (defaults DefaultGiveUpRequests, DefaultGiveUpAfter).
+func WithGiveUp(requests int, after time.Duration) Option {
+	return func(s *settings) { s.giveUpRequests, s.giveUpAfter = requests, after }
 }

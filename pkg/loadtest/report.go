@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/tokencheck/tokencheck/pkg/httpcall"
 )
 
 // maxErrors is how many distinct transport errors a Report keeps: enough to diagnose, short enough to read.
@@ -31,6 +33,11 @@ type Report struct {
 	StatusCodes map[int]uint64 // status code → count; 0 counts requests that got no answer (see Errors)
 	Errors      []ErrorCount   // the most frequent transport errors, most frequent first
 	Interrupted bool           // the context was cancelled before the duration elapsed
+	// Unreachable: no request got an answer and at least one failed at the transport level. Run stops early when
+	// that holds for the first requests (see WithGiveUp), so a dead target is not hammered for the whole duration.
+	Unreachable bool
+	// GaveUp: Run stopped before the duration because the target was Unreachable.
+	GaveUp bool
 }
 
 // Latency holds the response-time percentiles a capacity decision needs.
@@ -76,6 +83,8 @@ type jsonReport struct {
 	StatusCodes       map[string]uint64 `json:"status_codes"`
 	Errors            []ErrorCount      `json:"errors"`
 	Interrupted       bool              `json:"interrupted"`
+	Unreachable       bool              `json:"unreachable"`
+	GaveUp            bool              `json:"gave_up"`
 }
 
 // MarshalJSON gives scripts stable, unit-bearing names: seconds, milliseconds and requests_per_second (successful).
@@ -84,19 +93,19 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 	for c, n := range r.StatusCodes {
 		codes[strconv.Itoa(c)] = n
 	}
-	errs := r.Errors
-	if errs == nil {
-		errs = []ErrorCount{}
+	errs := make([]ErrorCount, 0, len(r.Errors))
+	for _, e := range r.Errors {
+		errs = append(errs, ErrorCount{Error: httpcall.RedactText(e.Error), Count: e.Count})
 	}
 	return json.Marshal(jsonReport{
-		Method: r.Method, URL: r.URL, Rate: r.Rate, Workers: r.Workers, Tokens: r.Tokens,
+		Method: r.Method, URL: httpcall.RedactURL(r.URL), Rate: r.Rate, Workers: r.Workers, Tokens: r.Tokens,
 		DurationSeconds: r.Duration.Seconds(), Requests: r.Requests, Successes: r.Successes,
 		RequestsPerSecond: r.Throughput, SentPerSecond: r.SentRate, SuccessRatio: r.SuccessRatio(),
 		LatencyMS: jsonLatency{
 			Mean: ms(r.Latency.Mean), P50: ms(r.Latency.P50), P90: ms(r.Latency.P90),
 			P99: ms(r.Latency.P99), Max: ms(r.Latency.Max),
 		},
-		StatusCodes: codes, Errors: errs, Interrupted: r.Interrupted,
+		StatusCodes: codes, Errors: errs, Interrupted: r.Interrupted, Unreachable: r.Unreachable, GaveUp: r.GaveUp,
 	})
 }
 
@@ -116,36 +125,48 @@ func (r *Report) WriteTable(w io.Writer) error {
 	case r.Tokens > 1:
 		auth = fmt.Sprintf("%d distinct tokens", r.Tokens)
 	}
-	fmt.Fprintf(tw, "target\t%s %s\n", r.Method, r.URL)
+	fmt.Fprintf(tw, "target\t%s %s\n", r.Method, httpcall.RedactURL(r.URL))
 	fmt.Fprintf(tw, "load\trate %s, %d workers, %s\n", rate, r.Workers, auth)
 	fmt.Fprintf(tw, "requests\t%d in %s%s\n", r.Requests, r.Duration.Round(time.Millisecond), interrupted(r.Interrupted))
 	fmt.Fprintf(tw, "requests/s\t%.1f successful (%.1f sent)\n", r.Throughput, r.SentRate)
 	fmt.Fprintf(tw, "success\t%.2f%%\n", 100*r.SuccessRatio())
 	fmt.Fprintf(tw, "latency\tp50 %s  p90 %s  p99 %s  max %s\n",
 		fmtDur(r.Latency.P50), fmtDur(r.Latency.P90), fmtDur(r.Latency.P99), fmtDur(r.Latency.Max))
+	// Requests without an answer are not a status: their own line, so "0" or a count never reads as a code.
+	if n := r.StatusCodes[0]; n > 0 {
+		fmt.Fprintf(tw, "failed\tno answer: %d %s\n", n, plural(n, "request", "requests"))
+	}
 	codes := make([]int, 0, len(r.StatusCodes))
 	for c := range r.StatusCodes {
-		codes = append(codes, c)
+		if c != 0 {
+			codes = append(codes, c)
+		}
 	}
 	sort.Ints(codes)
 	label := "status"
 	for _, c := range codes {
-		name := strconv.Itoa(c)
-		if c == 0 {
-			name = "no answer"
-		}
-		fmt.Fprintf(tw, "%s\t%s: %d\n", label, name, r.StatusCodes[c])
+		fmt.Fprintf(tw, "%s\t%d: %d\n", label, c, r.StatusCodes[c])
 		label = ""
 	}
 	if len(codes) == 0 {
 		fmt.Fprintf(tw, "status\t(none)\n")
 	}
+	if r.GaveUp {
+		fmt.Fprintf(tw, "stopped\tearly: the first requests all failed without an answer\n")
+	}
 	label = "errors"
 	for _, e := range r.Errors {
-		fmt.Fprintf(tw, "%s\t%d× %s\n", label, e.Count, e.Error)
+		fmt.Fprintf(tw, "%s\t%d× %s\n", label, e.Count, httpcall.RedactText(e.Error))
 		label = ""
 	}
 	return tw.Flush()
+}
+
+func plural(n uint64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func interrupted(b bool) string {

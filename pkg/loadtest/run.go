@@ -53,7 +53,7 @@ func Run(ctx context.Context, target string, opts ...Option) (*Report, error) {
 		pacer = countedPacer{Pacer: pacer, limit: s.maxRequests}
 	}
 
-	var interrupted atomic.Bool
+	var interrupted, gaveUp atomic.Bool
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -77,6 +77,19 @@ func Run(ctx context.Context, target string, opts ...Option) (*Report, error) {
 		defer t.Stop()
 		tick = t.C
 	}
+	var deadline <-chan time.Time
+	if s.giveUpAfter > 0 {
+		t := time.NewTimer(s.giveUpAfter)
+		defer t.Stop()
+		deadline = t.C
+	}
+	giveUp := func() {
+		if gaveUp.CompareAndSwap(false, true) {
+			attacker.Stop()
+			conns.closeAll()
+		}
+	}
+	timeUp := false
 	for results != nil {
 		select {
 		case res, ok := <-results:
@@ -84,10 +97,19 @@ func Run(ctx context.Context, target string, opts ...Option) (*Report, error) {
 				results = nil
 				continue
 			}
-			if res.Code == 0 && interrupted.Load() {
+			if res.Code == 0 && (interrupted.Load() || gaveUp.Load()) {
 				continue // aborted by our own cancellation, not the target's doing
 			}
 			tally.add(res)
+			if tally.answered == 0 && tally.failed > 0 &&
+				((s.giveUpRequests > 0 && tally.failed >= uint64(s.giveUpRequests)) || timeUp) { //nolint:gosec // validated non-negative
+				giveUp()
+			}
+		case <-deadline:
+			timeUp = true
+			if tally.answered == 0 && tally.failed > 0 {
+				giveUp()
+			}
 		case now := <-tick:
 			prog.update(now.Sub(start), tally.metrics.Requests, tally.codes)
 		}
@@ -97,6 +119,8 @@ func Run(ctx context.Context, target string, opts ...Option) (*Report, error) {
 	r := tally.report()
 	r.Method, r.URL, r.Rate, r.Workers, r.Tokens = s.method, target, s.rate, s.workers, len(s.tokens)
 	r.Interrupted = interrupted.Load()
+	r.Unreachable = tally.answered == 0 && tally.failed > 0
+	r.GaveUp = gaveUp.Load()
 	return r, nil
 }
 
@@ -136,6 +160,9 @@ func (s *settings) validate(target string) error {
 	}
 	if s.timeout <= 0 {
 		problems = append(problems, fmt.Sprintf("timeout %s must be positive", s.timeout))
+	}
+	if s.giveUpRequests < 0 || s.giveUpAfter < 0 {
+		problems = append(problems, fmt.Sprintf("give-up bounds %d requests, %s must not be negative", s.giveUpRequests, s.giveUpAfter))
 	}
 	if s.progress != nil && s.progressInterval <= 0 {
 		problems = append(problems, fmt.Sprintf("progress interval %s must be positive", s.progressInterval))
@@ -183,6 +210,8 @@ type tally struct {
 	codes     map[int]uint64
 	errs      map[string]uint64
 	successes uint64
+	answered  uint64 // results with a status code
+	failed    uint64 // results without one (transport errors)
 }
 
 func newTally() *tally { return &tally{codes: map[int]uint64{}, errs: map[string]uint64{}} }
@@ -192,6 +221,11 @@ var localAddr = regexp.MustCompile(`\S+->`)
 
 func (t *tally) add(res *vegeta.Result) {
 	t.codes[int(res.Code)]++
+	if res.Code == 0 {
+		t.failed++
+	} else {
+		t.answered++
+	}
 	if res.Code >= 200 && res.Code < 300 {
 		t.successes++
 	}

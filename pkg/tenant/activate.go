@@ -5,8 +5,12 @@ import (
 	"crypto/subtle"
 	_ "embed"
 	"errors"
+	"fmt"
 	"html/template"
+	"math"
+	"net"
 	"net/http"
+	"strconv"
 )
 
 // maxActivateBytes bounds the approval form; it holds three short fields.
@@ -68,8 +72,18 @@ func (t *Tenant) serveActivate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page.UserCode = code
+	keys := []string{"user:" + truncate(username, 256), "addr:" + remoteHost(r)}
+	if wait := t.logins.wait(now, keys...); wait > 0 {
+		secs := max(1, int(math.Ceil(wait.Seconds())))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		page.Error = fmt.Sprintf("Too many failed sign-in attempts. Wait %d seconds, then try again.", secs)
+		t.log.Warn("device approval throttled", "user", username, "remote", remoteHost(r))
+		t.renderActivate(w, http.StatusTooManyRequests, page)
+		return
+	}
 	u, ok := t.checkUser(username, password)
 	if !ok {
+		t.logins.fail(now, keys...)
 		page.Error = "Wrong username or password."
 		t.renderActivate(w, http.StatusForbidden, page)
 		return
@@ -86,6 +100,22 @@ func (t *Tenant) serveActivate(w http.ResponseWriter, r *http.Request) {
 		done = "Device approved. You can close this window and return to your device."
 	}
 	t.renderActivate(w, http.StatusOK, activatePage{Done: done})
+}
+
+// truncate cuts s to at most n bytes, so a huge field cannot become a huge map key.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// remoteHost is the address a request came from, without its port: the unit /activate throttles by.
+func remoteHost(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return h
+	}
+	return r.RemoteAddr
 }
 
 // checkUser finds a configured user by name and password; the password check costs the same for unknown users.

@@ -20,7 +20,7 @@ func BenchmarkClientCredentials(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			req := httptest.NewRequest(http.MethodPost, PathToken, strings.NewReader(body))
+			req := httptest.NewRequest(http.MethodPost, "http://localhost:4000"+PathToken, strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)
@@ -42,7 +42,7 @@ func BenchmarkMint(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			req := httptest.NewRequest(http.MethodPost, PathMint, strings.NewReader(body))
+			req := httptest.NewRequest(http.MethodPost, "http://localhost:4000"+PathMint, strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)

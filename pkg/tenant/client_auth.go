@@ -38,18 +38,23 @@ func (t *Tenant) authenticateClient(r *http.Request, p map[string]string) (Clien
 	// Compare even for an unknown client so timing does not tell which ids exist.
 	ok := secretsEqual(secret, c.Secret)
 	switch {
-	case !known:
-		return Client{}, errInvalidClient(fmt.Sprintf("unknown client %q", id))
-	case c.Public && secret != "":
+	case known && c.Public && secret != "":
+		// Public client ids are not secrets (every installed app carries one), so this can say what is wrong.
 		return Client{}, errInvalidClient(fmt.Sprintf("client %q is public and has no secret; send only client_id", id))
-	case c.Public:
+	case known && c.Public:
 		return c, nil
-	case secret == "":
-		return Client{}, errInvalidClient(fmt.Sprintf("client %q must authenticate: send client_secret or use HTTP Basic", id))
-	case !ok:
-		return Client{}, errInvalidClient(fmt.Sprintf("wrong client_secret for client %q", id))
+	case !known || !ok:
+		// One answer for an unknown id, a missing secret and a wrong one, so the answer does not tell which ids
+		// exist.
+		return Client{}, errInvalidClient(clientAuthFailed(id))
 	}
 	return c, nil
+}
+
+// clientAuthFailed is the one description for every failed confidential client authentication; it repeats only
+// the id the caller sent, so it tells nothing the caller did not know.
+func clientAuthFailed(id string) string {
+	return fmt.Sprintf("client authentication failed for client_id %q: unknown client, or missing or wrong client_secret", truncate(id, 100))
 }
 
 // parseBasic decodes HTTP Basic credentials whose parts are form-urlencoded, as RFC 6749 §2.3.1 requires.

@@ -63,10 +63,9 @@ func (t *Tenant) serveDeviceCode(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	a, ok := t.devices.start(t.now(), c.ID, aud, uniq(requested))
-	if !ok {
-		writeError(w, &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable",
-			description: "too many pending device authorizations; retry later", retryAfter: 60})
+	a, oerr := t.devices.start(t.now(), c.ID, aud, uniq(requested))
+	if oerr != nil {
+		writeError(w, oerr)
 		return
 	}
 	verify := t.baseURL(r) + PathActivate[1:]

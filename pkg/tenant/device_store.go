@@ -2,14 +2,23 @@ package tenant
 
 import (
 	"crypto/rand"
+	"fmt"
+	"math"
 	"math/big"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
 )
 
-// maxPendingDevices bounds the device authorizations kept in memory; expired ones are swept first.
-const maxPendingDevices = 10000
+// Default bounds on outstanding device authorizations: enough for any test run, few enough that a loop calling
+// /oauth/device/code cannot grow memory. Expired ones are swept before a request is refused.
+const (
+	// DefaultMaxPendingDevices bounds the store as a whole, so memory stays small whatever clients do.
+	DefaultMaxPendingDevices = 1000
+	// DefaultMaxPendingDevicesPerClient keeps one looping client from taking every slot from the others.
+	DefaultMaxPendingDevicesPerClient = 100
+)
 
 // slowDownStep is how much a device's polling interval grows each time it polls too fast (RFC 8628 §3.5).
 const slowDownStep = 5 * time.Second
@@ -41,16 +50,16 @@ type deviceAuth struct {
 // deviceStore keeps pending device authorizations by device code and by user code. Entries are swept once they
 // are well past expiry, so memory stays bounded without a background goroutine.
 type deviceStore struct {
-	ttl, interval time.Duration
-	max           int
+	ttl, interval  time.Duration
+	max, perClient int
 
 	mu       sync.Mutex
 	byDevice map[string]*deviceAuth
 	byUser   map[string]*deviceAuth
 }
 
-func newDeviceStore(ttl, interval time.Duration, maxEntries int) *deviceStore {
-	return &deviceStore{ttl: ttl, interval: interval, max: maxEntries,
+func newDeviceStore(ttl, interval time.Duration, maxEntries, perClient int) *deviceStore {
+	return &deviceStore{ttl: ttl, interval: interval, max: maxEntries, perClient: perClient,
 		byDevice: map[string]*deviceAuth{}, byUser: map[string]*deviceAuth{}}
 }
 
@@ -68,13 +77,33 @@ func (s *deviceStore) remove(code string, a *deviceAuth) {
 	delete(s.byUser, a.userCode)
 }
 
-// start records a new pending authorization and returns it with fresh codes; false when the store is full.
-func (s *deviceStore) start(now time.Time, clientID, audience string, requested []string) (deviceAuth, bool) {
+// start records a new pending authorization and returns it with fresh codes. When the client already has
+// perClient unexpired ones, or the store holds max (expired ones count until swept), it returns a 429 slow_down error whose Retry-After is when
+// the oldest of them expires.
+func (s *deviceStore) start(now time.Time, clientID, audience string, requested []string) (deviceAuth, *oauthError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(now)
-	if len(s.byDevice) >= s.max {
-		return deviceAuth{}, false
+	var mine int
+	var oldestMine, oldest time.Time
+	for _, a := range s.byDevice {
+		if oldest.IsZero() || a.expires.Before(oldest) {
+			oldest = a.expires
+		}
+		if a.clientID == clientID && !now.After(a.expires) {
+			mine++
+			if oldestMine.IsZero() || a.expires.Before(oldestMine) {
+				oldestMine = a.expires
+			}
+		}
+	}
+	switch {
+	case mine >= s.perClient:
+		return deviceAuth{}, tooManyDevices(fmt.Sprintf("client %q has %d device authorizations outstanding; finish or let some expire before starting more",
+			clientID, mine), oldestMine.Sub(now))
+	case len(s.byDevice) >= s.max:
+		return deviceAuth{}, tooManyDevices(fmt.Sprintf("the tenant has %d device authorizations outstanding; retry later", len(s.byDevice)),
+			oldest.Add(s.ttl).Sub(now)) // when sweep frees the oldest entry
 	}
 	a := &deviceAuth{
 		deviceCode: newID(32), clientID: clientID, audience: audience, requested: requested,
@@ -88,7 +117,13 @@ func (s *deviceStore) start(now time.Time, clientID, audience string, requested 
 	}
 	s.byDevice[a.deviceCode] = a
 	s.byUser[a.userCode] = a
-	return *a, true
+	return *a, nil
+}
+
+// tooManyDevices is RFC 8628's slow_down as a 429 with Retry-After: the client should wait, not retry at once.
+func tooManyDevices(desc string, wait time.Duration) *oauthError {
+	return &oauthError{status: http.StatusTooManyRequests, code: "slow_down", description: desc,
+		retryAfter: max(1, int(math.Ceil(wait.Seconds())))}
 }
 
 // pendingByUserCode is the authorization a user code names, if it is still waiting for a decision.

@@ -232,21 +232,21 @@ func TestDeviceFlowErrors(t *testing.T) {
 func TestDeviceStoreBounded(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
-	s := newDeviceStore(time.Minute, time.Second, 2)
+	s := newDeviceStore(time.Minute, time.Second, 2, 2)
 	for i := range 2 {
-		if _, ok := s.start(now, "cli", testAudience, nil); !ok {
-			t.Fatalf("start %d refused", i)
+		if _, err := s.start(now, "cli", testAudience, nil); err != nil {
+			t.Fatalf("start %d refused: %v", i, err)
 		}
 	}
-	if _, ok := s.start(now, "cli", testAudience, nil); ok {
+	if _, err := s.start(now, "cli", testAudience, nil); err == nil {
 		t.Fatal("a third pending authorization was accepted beyond the bound")
 	}
 	// Expired entries are kept one more TTL (to answer expired_token), then swept.
-	if _, ok := s.start(now.Add(90*time.Second), "cli", testAudience, nil); ok {
+	if _, err := s.start(now.Add(90*time.Second), "cli", testAudience, nil); err == nil {
 		t.Fatal("swept too early")
 	}
-	if _, ok := s.start(now.Add(121*time.Second), "cli", testAudience, nil); !ok {
-		t.Fatal("expired entries were not swept")
+	if _, err := s.start(now.Add(121*time.Second), "cli", testAudience, nil); err != nil {
+		t.Fatalf("expired entries were not swept: %v", err)
 	}
 	if len(s.byDevice) != 1 || len(s.byUser) != 1 {
 		t.Fatalf("after sweep: %d by device, %d by user", len(s.byDevice), len(s.byUser))

@@ -31,7 +31,7 @@ func FuzzTokenEndpoint(f *testing.F) {
 	h := ten.Handler()
 	f.Fuzz(func(t *testing.T, contentType, authz, body string) {
 		for _, path := range []string{PathToken, PathDeviceCode} {
-			req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+			req := httptest.NewRequest(http.MethodPost, "http://localhost:4000"+path, strings.NewReader(body))
 			if contentType != "" {
 				req.Header.Set("Content-Type", contentType)
 			}
@@ -68,7 +68,7 @@ func FuzzMint(f *testing.F) {
 	}
 	h := ten.Handler()
 	f.Fuzz(func(t *testing.T, body string) {
-		req := httptest.NewRequest(http.MethodPost, PathMint, strings.NewReader(body))
+		req := httptest.NewRequest(http.MethodPost, "http://localhost:4000"+PathMint, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)

@@ -9,8 +9,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 )
 
 // The key file is PKCS#8 "PRIVATE KEY" PEM blocks: the RSA keys that signed, oldest first (the last one signs),
@@ -182,4 +184,46 @@ func writeFileAtomicMode(path string, data []byte, perm os.FileMode) (err error)
 		_ = d.Close()
 	}
 	return nil
+}
+
+// KeyFileError is a key file that cannot be read or used, so the command line can name its flag and the fix.
+type KeyFileError struct {
+	File     string
+	Err      error
+	Unusable bool // read, but not a PEM key file the tenant wrote
+	JSON     bool // it looks like JSON: a key file from another tool, or one named *.json by mistake
+}
+
+// Error names the file, says it must be PEM and, for a damaged one, how to start over.
+func (e *KeyFileError) Error() string {
+	if !e.Unusable {
+		return fmt.Sprintf("read PEM key file (--key-file) %s: %v", e.File, e.Err)
+	}
+	msg := fmt.Sprintf("key file (--key-file) %s is not a usable PEM key file (PKCS#8 \"PRIVATE KEY\" blocks): %v", e.File, e.Err)
+	if e.JSON {
+		msg += "; it looks like JSON, but the tenant keeps its keys as PEM"
+	}
+	return msg + "; fix it, or move it away to start with new keys"
+}
+
+// Unwrap gives the underlying read or decode error.
+func (e *KeyFileError) Unwrap() error { return e.Err }
+
+// looksLikeJSON reports whether data starts like a JSON object or array.
+func looksLikeJSON(data []byte) bool {
+	t := bytes.TrimSpace(data)
+	return len(t) > 0 && (t[0] == '{' || t[0] == '[')
+}
+
+// warnLooseMode logs one warning when file's mode lets anyone but its owner in: its keys sign every token.
+func warnLooseMode(log *slog.Logger, file string) {
+	if log == nil || runtime.GOOS == "windows" {
+		return
+	}
+	st, err := os.Stat(file)
+	if err != nil || st.Mode().Perm()&0o077 == 0 {
+		return
+	}
+	log.Warn(fmt.Sprintf("key file %s has mode %04o: others can read the signing keys; run chmod 600 %s",
+		file, st.Mode().Perm(), file), "file", file, "mode", fmt.Sprintf("%04o", st.Mode().Perm()))
 }

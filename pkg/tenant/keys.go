@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math/big"
 	"os"
 	"sync"
@@ -57,9 +58,15 @@ type keyStore struct {
 // openKeyStore is loadKeyStore without an EC key, the tenant's default.
 func openKeyStore(file string) (*keyStore, error) { return loadKeyStore(file, false) }
 
-// loadKeyStore loads the keys in file, creating it with a fresh key when it does not exist; file "" means memory.
-// withEC adds a P-256 key (created and persisted if the file has none).
+// loadKeyStore is loadKeyStoreLogged without a logger.
 func loadKeyStore(file string, withEC bool) (*keyStore, error) {
+	return loadKeyStoreLogged(file, withEC, nil)
+}
+
+// loadKeyStoreLogged loads the keys in file, creating it with a fresh key when it does not exist; file "" means
+// memory. withEC adds a P-256 key (created and persisted if the file has none). A file others may read loads with
+// a warning on log naming the file and the fix: the keys sign every token.
+func loadKeyStoreLogged(file string, withEC bool, log *slog.Logger) (*keyStore, error) {
 	s := &keyStore{file: file, ecEnabled: withEC}
 	var (
 		set   keySet
@@ -78,10 +85,11 @@ func loadKeyStore(file string, withEC bool) (*keyStore, error) {
 		}
 		set.keys, dirty = []signingKey{k}, file != ""
 	case err != nil:
-		return nil, fmt.Errorf("read key file (--key-file) %s: %w", file, err)
+		return nil, &KeyFileError{File: file, Err: err}
 	default:
+		warnLooseMode(log, file)
 		if set, err = decodeKeys(data); err != nil {
-			return nil, fmt.Errorf("key file (--key-file) %s is not usable: %w; fix it, or move it away to start with new keys", file, err)
+			return nil, &KeyFileError{File: file, Err: err, Unusable: true, JSON: looksLikeJSON(data)}
 		}
 		if len(set.keys) > maxPublished {
 			set.keys = set.keys[len(set.keys)-maxPublished:]

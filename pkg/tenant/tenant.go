@@ -35,6 +35,15 @@ type Options struct {
 	DeviceCodeTTL time.Duration
 	// DevicePollInterval is the minimum polling interval given to devices. Default 5 seconds (RFC 8628).
 	DevicePollInterval time.Duration
+	// AllowedHosts are the host names (ports ignored) the tenant answers; any other Host gets 421, so a web page
+	// that rebinds its DNS name to the tenant's address cannot reach /dev/mint. Empty means DefaultAllowedHosts.
+	// The issuer's host is always allowed.
+	AllowedHosts []string
+	// MaxPendingDevices bounds outstanding device authorizations in total; default DefaultMaxPendingDevices.
+	MaxPendingDevices int
+	// MaxPendingDevicesPerClient bounds them per client, so one client cannot fill the store; default
+	// DefaultMaxPendingDevicesPerClient.
+	MaxPendingDevicesPerClient int
 }
 
 // Tenant serves the stand-in tenant's endpoints; it is safe for concurrent use.
@@ -50,9 +59,11 @@ type Tenant struct {
 	users    map[string]User
 	apiOrder []API // as configured; the first is /dev/mint's default audience
 
-	keys    *keyStore
-	devices *deviceStore
-	handler http.Handler
+	keys         *keyStore
+	devices      *deviceStore
+	allowedHosts hostSet
+	logins       *attemptLimiter // failed /activate passwords, per user and per remote address
+	handler      http.Handler
 }
 
 // New checks cfg and opts and loads (or creates) the signing keys; it does not listen anywhere.
@@ -100,8 +111,19 @@ func New(cfg *Config, opts Options) (*Tenant, error) {
 	if interval <= 0 {
 		interval = 5 * time.Second
 	}
-	t.devices = newDeviceStore(codeTTL, interval, maxPendingDevices)
-	if t.keys, err = loadKeyStore(opts.KeyFile, opts.ECKey); err != nil {
+	total, perClient := opts.MaxPendingDevices, opts.MaxPendingDevicesPerClient
+	if total <= 0 {
+		total = DefaultMaxPendingDevices
+	}
+	if perClient <= 0 {
+		perClient = DefaultMaxPendingDevicesPerClient
+	}
+	t.devices = newDeviceStore(codeTTL, interval, total, perClient)
+	if t.allowedHosts, err = newHostSet(issuer, opts.AllowedHosts); err != nil {
+		return nil, err
+	}
+	t.logins = newAttemptLimiter(maxLoginFailures, loginWindow, maxLimiterKeys)
+	if t.keys, err = loadKeyStoreLogged(opts.KeyFile, opts.ECKey, t.log); err != nil {
 		return nil, err
 	}
 	t.handler = t.routes()
@@ -149,7 +171,7 @@ func (t *Tenant) routes() http.Handler {
 	mux.HandleFunc("POST "+PathActivate, t.serveActivate)
 	mux.HandleFunc("POST "+PathMint, t.serveMint)
 	mux.HandleFunc("POST "+PathRotate, t.serveRotate)
-	return t.logRequests(mux)
+	return t.logRequests(t.guard(mux))
 }
 
 // statusRecorder remembers the status a handler wrote, for the access log.

@@ -1,6 +1,8 @@
 package tokens
 
 import (
+	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -57,23 +59,147 @@ func DefaultCacheDir(getenv func(string) string) (string, error) {
 	return filepath.Join(dir, "tokencheck"), nil
 }
 
-// Get returns the cached token for k when one is still valid Margin from now. A missing, unreadable, corrupt or
-// expiring file is a miss, never an error: the caller fetches a new token and Put replaces the file.
+// cacheVersion is the format of a cache file; a file of another version is ignored and replaced.
+const cacheVersion = 1
+
+// maxCachedToken bounds a cached access token; real ones are a few KiB.
+const maxCachedToken = 64 << 10
+
+// cacheEntry is one cache file: the key it was written for (never the secret, which only names the file) and the
+// token.
+type cacheEntry struct {
+	Version  int    `json:"version"`
+	Issuer   string `json:"issuer"`
+	ClientID string `json:"client_id"`
+	Audience string `json:"audience"`
+	Scope    string `json:"scope"`
+	Grant    string `json:"grant"`
+	Token    *Token `json:"token"`
+}
+
+func entryFor(k CacheKey, t *Token) cacheEntry {
+	return cacheEntry{Version: cacheVersion, Issuer: k.Issuer, ClientID: k.ClientID, Audience: k.Audience,
+		Scope: normScope(k.Scope), Grant: k.Grant, Token: t}
+}
+
+func normScope(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// ErrNotCached is Load's answer when there is no entry for the key.
+var ErrNotCached = errors.New("no cached token")
+
+// ErrCachedTokenExpiring is Load's answer for an entry whose token expires within the margin.
+var ErrCachedTokenExpiring = errors.New("the cached token expires soon")
+
+// CacheEntryError is a cache file Load refused to use (not a private regular file, malformed, written for another
+// key, expired): the caller fetches a new token and Put replaces the file. Reason says why, for a one-line note.
+type CacheEntryError struct {
+	File   string
+	Reason string
+	Err    error // the underlying error, if any
+}
+
+// Error is the one-line note: which file was ignored and why (never its content).
+func (e *CacheEntryError) Error() string {
+	msg := "ignoring cached token " + e.File + ": " + e.Reason
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Unwrap gives the underlying error.
+func (e *CacheEntryError) Unwrap() error { return e.Err }
+
+// Get returns the cached token for k when one is still valid Margin from now. Anything Load refuses is a miss,
+// never an error: the caller fetches a new token and Put replaces the file.
 func (c *Cache) Get(k CacheKey) (*Token, bool) {
-	f, err := os.Open(filepath.Join(c.Dir, k.file()))
-	if err != nil {
-		return nil, false
+	t, err := c.Load(k)
+	return t, err == nil
+}
+
+// Load returns the cached token for k, or why there is none: ErrNotCached, ErrCachedTokenExpiring or a
+// *CacheEntryError. It trusts only a regular file of mode 0600 owned by the user, opened without following a
+// symlink and without blocking (a FIFO planted in its place cannot hang the CLI), holding well-formed JSON of the
+// expected shape, written for exactly this issuer, client, audience, scope and grant, with a token that is a JWT
+// or a plain opaque string and expires after the margin.
+func (c *Cache) Load(k CacheKey) (*Token, error) {
+	path := filepath.Join(c.Dir, k.file())
+	bad := func(reason string, err error) (*Token, error) {
+		return nil, &CacheEntryError{File: path, Reason: reason, Err: err}
+	}
+	f, err := openPrivate(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, ErrNotCached
+	case err != nil:
+		return bad("cannot open it", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxDocument))
+	st, err := f.Stat()
 	if err != nil {
-		return nil, false
+		return bad("cannot stat it", err)
 	}
-	var t Token
-	if json.Unmarshal(data, &t) != nil || !t.Valid(c.now(), c.margin()) {
-		return nil, false
+	if reason := checkPrivateFile(st); reason != "" {
+		return bad(reason, nil)
 	}
-	return &t, true
+	data, err := io.ReadAll(io.LimitReader(f, maxDocument+1))
+	if err != nil {
+		return bad("cannot read it", err)
+	}
+	if len(data) > maxDocument {
+		return bad(fmt.Sprintf("larger than %d bytes", maxDocument), nil)
+	}
+	var e cacheEntry
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		return bad("not a cache entry (malformed JSON or an older format)", nil)
+	}
+	if dec.More() {
+		return bad("data after the JSON object", nil)
+	}
+	if reason := e.check(k); reason != "" {
+		return bad(reason, nil)
+	}
+	if !e.Token.Valid(c.now(), c.margin()) {
+		return nil, ErrCachedTokenExpiring
+	}
+	return e.Token, nil
+}
+
+// check says what is wrong with an entry read for k, or "".
+func (e *cacheEntry) check(k CacheKey) string {
+	switch {
+	case e.Version != cacheVersion:
+		return fmt.Sprintf("format version %d, want %d", e.Version, cacheVersion)
+	case e.Issuer != k.Issuer || e.ClientID != k.ClientID || e.Audience != k.Audience ||
+		e.Scope != normScope(k.Scope) || e.Grant != k.Grant:
+		return "written for another issuer, client, audience, scope or grant"
+	case e.Token == nil || e.Token.AccessToken == "":
+		return "no access token in it"
+	case e.Token.Expiry.IsZero():
+		return "no expiry in it"
+	}
+	return tokenShape(e.Token.AccessToken)
+}
+
+// tokenShape says why tok cannot be an access token, or "": a JWT must decode (header and claims), an opaque
+// token must be printable ASCII without spaces, both within maxCachedToken.
+func tokenShape(tok string) string {
+	if len(tok) > maxCachedToken {
+		return "the token is implausibly long"
+	}
+	for i := 0; i < len(tok); i++ {
+		if tok[i] <= ' ' || tok[i] >= 0x7f {
+			return "the token holds spaces, control or non-ASCII characters"
+		}
+	}
+	if strings.Count(tok, ".") == 2 {
+		if _, _, err := DecodeUnverified(tok); err != nil {
+			return "the token looks like a JWT but does not decode"
+		}
+	}
+	return ""
 }
 
 // Put stores t for k atomically (a temporary file renamed into place), so a concurrent reader sees the old token or
@@ -82,13 +208,16 @@ func (c *Cache) Put(k CacheKey, t *Token) error {
 	if t == nil {
 		return errors.New("cache: nil token")
 	}
+	if reason := tokenShape(t.AccessToken); reason != "" || t.AccessToken == "" {
+		return fmt.Errorf("cache: not caching the token: %s", cmp.Or(reason, "it is empty"))
+	}
 	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
 		return fmt.Errorf("create token cache %s: %w", c.Dir, err)
 	}
 	if err := os.Chmod(c.Dir, 0o700); err != nil { //nolint:gosec // a directory needs x for its owner; 0700 is owner-only
 		return fmt.Errorf("restrict token cache %s: %w", c.Dir, err)
 	}
-	data, err := json.Marshal(t) //nolint:gosec // caching the token is the point; the file is 0600 in a 0700 dir
+	data, err := json.Marshal(entryFor(k, t)) //nolint:gosec // caching the token is the point; the file is 0600 in a 0700 dir
 	if err != nil {
 		return fmt.Errorf("encode token for cache: %w", err)
 	}

@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -101,5 +102,32 @@ func TestDefaultCacheDir(t *testing.T) {
 	})
 	if err != nil || got != filepath.Join("/tmp/xdg", "tokencheck") {
 		t.Fatalf("DefaultCacheDir = %q, %v", got, err)
+	}
+}
+
+func TestCacheLoadMissesAndExpiry(t *testing.T) {
+	now := time.Now()
+	c := &Cache{Dir: t.TempDir(), Now: func() time.Time { return now }}
+	key := CacheKey{Issuer: "i", ClientID: "c", Grant: "client_credentials"}
+	if _, err := c.Load(key); !errors.Is(err, ErrNotCached) {
+		t.Fatalf("empty cache: %v, want ErrNotCached", err)
+	}
+	if err := c.Put(key, &Token{AccessToken: "t", Expiry: now.Add(30 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Load(key); !errors.Is(err, ErrCachedTokenExpiring) {
+		t.Fatalf("token within the margin: %v, want ErrCachedTokenExpiring", err)
+	}
+	for _, bad := range []string{"", "a b", "x\x00"} {
+		if err := c.Put(key, &Token{AccessToken: bad, Expiry: now.Add(time.Hour)}); err == nil {
+			t.Errorf("Put(%q) succeeded", bad)
+		}
+	}
+	if err := c.Put(key, &Token{AccessToken: "t", Expiry: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(filepath.Join(c.Dir, key.file()))
+	if err != nil || (runtime.GOOS != "windows" && st.Mode().Perm() != 0o600) {
+		t.Fatalf("cache file: %v %v", st, err)
 	}
 }

@@ -1,0 +1,90 @@
+package tenant
+
+import (
+	"sync"
+	"time"
+)
+
+// Bounds on /activate password guessing: failures per user and per remote address in a sliding window, and how
+// many users and addresses are tracked at once (beyond that new ones are throttled, failing closed).
+const (
+	maxLoginFailures = 5
+	loginWindow      = time.Minute
+	maxLimiterKeys   = 10000
+)
+
+// attemptLimiter counts failures per key in a sliding window; a key with limit failures in the window is
+// throttled until the oldest of them leaves it.
+type attemptLimiter struct {
+	limit   int
+	window  time.Duration
+	maxKeys int
+
+	mu       sync.Mutex
+	failures map[string][]time.Time // oldest first, at most limit entries
+}
+
+func newAttemptLimiter(limit int, window time.Duration, maxKeys int) *attemptLimiter {
+	return &attemptLimiter{limit: limit, window: window, maxKeys: maxKeys, failures: map[string][]time.Time{}}
+}
+
+// wait is how long until any of keys may try again; 0 means now.
+func (l *attemptLimiter) wait(now time.Time, keys ...string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var longest time.Duration
+	for _, k := range keys {
+		f := l.prune(now, k)
+		if f == nil && len(l.failures) >= l.maxKeys {
+			l.sweep(now)
+			if len(l.failures) >= l.maxKeys {
+				longest = max(longest, l.window)
+			}
+			continue
+		}
+		if len(f) >= l.limit {
+			longest = max(longest, f[0].Add(l.window).Sub(now))
+		}
+	}
+	return longest
+}
+
+// fail records one failure for each of keys.
+func (l *attemptLimiter) fail(now time.Time, keys ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range keys {
+		f := l.prune(now, k)
+		if f == nil && len(l.failures) >= l.maxKeys {
+			continue
+		}
+		f = append(f, now)
+		if len(f) > l.limit {
+			f = f[len(f)-l.limit:]
+		}
+		l.failures[k] = f
+	}
+}
+
+// prune drops k's failures older than the window and returns the rest (nil when none). Caller holds mu.
+func (l *attemptLimiter) prune(now time.Time, k string) []time.Time {
+	f := l.failures[k]
+	i := 0
+	for i < len(f) && !now.Before(f[i].Add(l.window)) {
+		i++
+	}
+	if i == len(f) {
+		delete(l.failures, k)
+		return nil
+	}
+	f = f[i:]
+	l.failures[k] = f
+	return f
+}
+
+// sweep prunes every key, so keys whose failures have all left the window stop counting against maxKeys.
+func (l *attemptLimiter) sweep(now time.Time) {
+	for k := range l.failures {
+		l.prune(now, k)
+	}
+}
