@@ -1,4 +1,5 @@
-# tokencheck: static server and client binaries in a small non-root image.
+# tokencheck: static server and client binaries in a small non-root image (plus `echo`, which compose's
+# what-next service prints with: the image has no shell).
 #
 #   docker build -t tokencheck .                       # needs the public base images below
 #   docker build --build-arg GO_IMAGE=... --build-arg RUNTIME_IMAGE=... .   # other (e.g. local) base images
@@ -15,11 +16,17 @@ ENV CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 COPY . .
 # One go build for all binaries so they share compiled packages; the build cache is dropped in the same step to
 # keep the layer small. test/brokenapi is the deliberately broken test-only API; only its own stage copies it.
+# /out/echo prints its arguments, one a line: the image has no shell, and compose's what-next service needs
+# something to print its text with. Its 5-line source is written here rather than kept as a package of the module.
 RUN set -e; \
     if [ -f vendor/modules.txt ]; then export GOFLAGS="$GOFLAGS -mod=vendor"; fi; \
-    mkdir -p /out/data; \
+    mkdir -p /out/data /tmp/echo; \
     go build -trimpath -ldflags='-s -w' -o /out/ ./server ./client ./test/brokenapi; \
-    rm -rf "$(go env GOCACHE)"
+    printf '%s\n' 'module echo' 'go 1.22' >/tmp/echo/go.mod; \
+    printf '%s\n' 'package main' 'import ("fmt"; "os")' \
+      'func main() { for _, a := range os.Args[1:] { fmt.Println(a) } }' >/tmp/echo/main.go; \
+    (cd /tmp/echo && GOFLAGS=-buildvcs=false go build -trimpath -ldflags='-s -w' -o /out/echo .); \
+    rm -rf "$(go env GOCACHE)" /tmp/echo
 
 # Test-only image for docker-compose.broken.yml (build target "brokenapi"). Never the default target.
 FROM ${RUNTIME_IMAGE} AS brokenapi
@@ -35,7 +42,8 @@ CMD ["brokenapi"]
 FROM ${RUNTIME_IMAGE} AS runtime
 COPY --from=build /out/server /usr/local/bin/server
 COPY --from=build /out/client /usr/local/bin/client
-# /data is where the stand-in tenant keeps its keys (--key-file /data/keys.json); a named volume mounted there
+COPY --from=build /out/echo /usr/local/bin/echo
+# /data is where the stand-in tenant keeps its keys (--key-file /data/keys.pem); a named volume mounted there
 # inherits this non-root owner, so the tenant can write it.
 COPY --from=build --chown=65532:65532 /out/data /data
 USER 65532:65532

@@ -37,13 +37,15 @@ bench: build
 fuzz:
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
-## run: the stand-in tenant and the API on this machine (scripts/run-local.sh)
+## run: the stand-in tenant and the API on this machine (scripts/run-local.sh);
+##      other ports: make run PORT=3011 TENANT_ADDR=127.0.0.1:4001
 run: build
-	./scripts/run-local.sh
+	PORT="$(PORT)" TENANT_ADDR="$(TENANT_ADDR)" ./scripts/run-local.sh
 
-## e2e: docker compose stack (tenant + api + tester), exit code of the tester
+## e2e: docker compose stack (tenant + api + tester + what-next), host issuer check, broken API must fail;
+##      E2E_COMPOSE=v2|v1 picks compose v2 (default when installed) or docker-compose 1.29
 e2e:
-	./scripts/e2e.sh
+	E2E_COMPOSE="$(E2E_COMPOSE)" ./scripts/e2e.sh
 
 clean:
 	rm -rf $(BIN)

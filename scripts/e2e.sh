@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # End-to-end check of the docker compose stack (make e2e):
-#   1. stack      tenant + api + tester; the tester's exit code must be 0
+#   1. stack      what a newcomer runs (`up tester what-next`): the tester's exit code must be 0, what-next must
+#                 print its block, and `up` must return with the tenant and the API still up
 #   2. host trap  tenant + api up; from the host, a token fetched from localhost:4000 (iss http://tenant:4000/)
 #                 must work against localhost:3010: private 200, private-scoped 200, no-scope client 403
 #   3. broken     the same tester against test/brokenapi (docker-compose.broken.yml) must FAIL with exit 1
 # Uses its own compose project (tokencheck-e2e) and always tears it down. Exits non-zero if any step fails.
 #
-# Environment: GO_IMAGE/RUNTIME_IMAGE (base images; .ci/base-images.sh makes local ones), TENANT_PORT/API_PORT
-# (host ports, default 4000/3010), E2E_TIMEOUT (seconds per compose run, default 600), E2E_BUILD_TIMEOUT
-# (default 1800), COMPOSE (the compose command, default: docker compose if present, else docker-compose).
+# Environment: E2E_COMPOSE=v2|v1 (compose v2, `docker compose`, or docker-compose 1.29; default v2 when the plugin
+# is installed, else v1), COMPOSE (the compose command itself, overriding E2E_COMPOSE), GO_IMAGE/RUNTIME_IMAGE
+# (base images; .ci/base-images.sh makes local ones), TENANT_PORT/API_PORT (host ports, default 4000/3010),
+# E2E_TIMEOUT (seconds per compose run, default 600), E2E_BUILD_TIMEOUT (default 1800), E2E_BUILD=0 (use the
+# images already built, e.g. by the previous run with the other compose version).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,13 +30,21 @@ pass() { log "PASS $*"; passed=$((passed + 1)); }
 fail() { log "FAIL $*"; failures+=("$*"); }
 
 if [ -z "${COMPOSE:-}" ]; then
-  if docker compose version >/dev/null 2>&1; then
-    COMPOSE="docker compose"
-  elif command -v docker-compose >/dev/null; then
-    COMPOSE=docker-compose
-  else
-    log "FAIL neither 'docker compose' nor 'docker-compose' is installed"; exit 1
-  fi
+  case "${E2E_COMPOSE:-}" in
+    v2) docker compose version >/dev/null 2>&1 ||
+          { log "FAIL E2E_COMPOSE=v2 but 'docker compose' (the v2 plugin) is not installed; .ci/compose-v2.sh installs it"; exit 1; }
+        COMPOSE="docker compose" ;;
+    v1) command -v docker-compose >/dev/null || { log "FAIL E2E_COMPOSE=v1 but docker-compose is not installed"; exit 1; }
+        COMPOSE=docker-compose ;;
+    "") if docker compose version >/dev/null 2>&1; then
+          COMPOSE="docker compose"
+        elif command -v docker-compose >/dev/null; then
+          COMPOSE=docker-compose
+        else
+          log "FAIL neither 'docker compose' nor 'docker-compose' is installed"; exit 1
+        fi ;;
+    *) log "FAIL E2E_COMPOSE=${E2E_COMPOSE}: want v2 or v1"; exit 1 ;;
+  esac
 fi
 docker info >/dev/null 2>&1 || { log "FAIL the Docker daemon is not reachable (docker info); start dockerd"; exit 1; }
 command -v curl >/dev/null || { log "FAIL curl is needed for the host trap check"; exit 1; }
@@ -49,10 +60,14 @@ env_file="$(mktemp)"
 # shellcheck disable=SC2206 # COMPOSE is a command with arguments
 base=($COMPOSE --env-file "$env_file" -p "$PROJECT" -f docker-compose.yml)
 broken=("${base[@]}" -f docker-compose.broken.yml)
+# shellcheck disable=SC2086 # COMPOSE is a command with arguments
+compose_version="$($COMPOSE version --short 2>/dev/null || $COMPOSE version 2>/dev/null | head -n 1)"
+log "compose: $COMPOSE, version ${compose_version:-unknown}"
 log "using: ${base[*]}"
 
 teardown() { timeout 120 "${broken[@]}" down -v --remove-orphans >/dev/null 2>&1 || true; }
-trap 'teardown; rm -f "$env_file"' EXIT
+stack_log="$(mktemp)"
+trap 'teardown; rm -f "$env_file" "$stack_log"' EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 teardown # a previous run killed hard may have left the project behind
 
@@ -68,18 +83,39 @@ summary() {
   exit
 }
 
-log "building images (base: ${GO_IMAGE:-golang:1.26-bookworm}, ${RUNTIME_IMAGE:-gcr.io/distroless/static-debian12:nonroot})"
-if ! timeout "$E2E_BUILD_TIMEOUT" "${base[@]}" build api || ! timeout "$E2E_BUILD_TIMEOUT" "${broken[@]}" build api; then
-  fail "build: docker compose build failed (see above)"
-  summary
+if [ "${E2E_BUILD:-1}" = 0 ]; then
+  log "E2E_BUILD=0: using the images already built"
+  for image in tokencheck:local tokencheck-brokenapi:local; do
+    docker image inspect "$image" >/dev/null 2>&1 || { fail "build: E2E_BUILD=0 but there is no image $image"; summary; }
+  done
+else
+  log "building images (base: ${GO_IMAGE:-golang:1.26-bookworm}, ${RUNTIME_IMAGE:-gcr.io/distroless/static-debian12:nonroot})"
+  if ! timeout "$E2E_BUILD_TIMEOUT" "${base[@]}" build api || ! timeout "$E2E_BUILD_TIMEOUT" "${broken[@]}" build api; then
+    fail "build: docker compose build failed (see above)"
+    summary
+  fi
+  pass "build"
 fi
-pass "build"
 
-# 1. The whole stack: the tester's exit code is the result.
-log "stack: up --exit-code-from tester"
-timeout "$E2E_TIMEOUT" "${base[@]}" up --no-build --exit-code-from tester
-rc=$?
-if [ "$rc" -eq 0 ]; then pass "stack: tester exited 0"; else fail "stack: tester exited $rc (124 = timed out)"; fi
+# 1. The whole stack as README tells a newcomer to start it: `up tester what-next` attaches to those two, starts
+# the tenant and the API as their dependencies and returns once what-next has printed, leaving those two up.
+log "stack: up tester what-next"
+timeout "$E2E_TIMEOUT" "${base[@]}" up --no-build tester what-next 2>&1 | tee "$stack_log"
+rc=${PIPESTATUS[0]}
+tester_id="$("${base[@]}" ps -a -q tester 2>/dev/null | head -n 1)"
+tester_rc="$(docker inspect -f '{{.State.ExitCode}}' "$tester_id" 2>/dev/null || echo none)"
+if [ "$rc" -ne 0 ]; then fail "stack: up exited $rc (124 = timed out)"; fi
+if [ "$tester_rc" = 0 ]; then pass "stack: tester exited 0"; else fail "stack: tester exited $tester_rc"; fi
+if grep -q 'docker compose down -v' "$stack_log" && grep -q 'What next' "$stack_log"; then
+  pass "stack: what-next printed its block"
+else
+  fail "stack: no what-next block in the output"
+fi
+if [ "$rc" -eq 0 ] && [ "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://localhost:$API_PORT/readyz")" = 200 ]; then
+  pass "stack: the API is still up on localhost:$API_PORT after up returned"
+else
+  fail "stack: the API is not up on localhost:$API_PORT after up returned"
+fi
 teardown
 
 # 2. The host-versus-container issuer trap.
@@ -128,7 +164,8 @@ teardown
 log "broken: up --exit-code-from tester with docker-compose.broken.yml (the tester must FAIL)"
 # The tester's closing line is reworded here: its failures are this check passing, and a CI reading summary lines
 # must not take "N failed" from the broken API for failed tests of this project.
-timeout "$E2E_TIMEOUT" "${broken[@]}" up --no-build --exit-code-from tester 2>&1 |
+# Only the tester (and its dependencies): what-next waits for a tester that passes, which this one must not.
+timeout "$E2E_TIMEOUT" "${broken[@]}" up --no-build --exit-code-from tester tester 2>&1 |
   sed -E 's/([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped/broken API caught by \2 cases (\1 cases it still passes, \3 skipped)/'
 rc=${PIPESTATUS[0]}
 if [ "$rc" -eq 1 ]; then
