@@ -8,13 +8,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokencheck/tokencheck/internal/tty"
 	"github.com/tokencheck/tokencheck/pkg/httpcall"
 	"github.com/tokencheck/tokencheck/pkg/loadtest"
 	"github.com/tokencheck/tokencheck/pkg/tokens"
@@ -97,7 +97,7 @@ func (a *app) runLoad(ctx context.Context, conn *connOptions, o *loadOptions) er
 		loadtest.WithWorkers(o.workers),
 		loadtest.WithTimeout(o.timeout),
 		loadtest.WithTokens(toks...),
-		loadtest.WithProgress(a.stderr, writerIsTerminal(a.stderr)),
+		loadtest.WithProgress(a.stderr, tty.IsTerminal(a.stderr)),
 	)
 	if err != nil {
 		return usageErrorf("%w", err)
@@ -239,7 +239,7 @@ func (a *app) mintTokens(ctx context.Context, d *tokens.Discovery, hc *http.Clie
 	source := func(ctx context.Context, _ int) (string, error) { return minter.Mint(ctx, nil, claims) }
 	var progress func(done, total int)
 	if n > 1 {
-		progress = newCountProgress(a.stderr, writerIsTerminal(a.stderr), "minting tokens", time.Second)
+		progress = newCountProgress(a.stderr, tty.IsTerminal(a.stderr), "minting tokens", time.Second)
 	}
 	toks, err := loadtest.CollectTokens(ctx, n, mintConcurrency, source, progress)
 	if err != nil {
@@ -272,14 +272,4 @@ func newCountProgress(w io.Writer, tty bool, label string, every time.Duration) 
 			fmt.Fprintf(w, "%s %d/%d\n", label, done, total)
 		}
 	}
-}
-
-// writerIsTerminal reports whether w is a character device, so progress can rewrite its line with \r.
-func writerIsTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

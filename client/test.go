@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokencheck/tokencheck/internal/tty"
 	"github.com/tokencheck/tokencheck/pkg/conformance"
 	"github.com/tokencheck/tokencheck/pkg/httpcall"
 )
@@ -248,13 +249,5 @@ func listCases(w io.Writer, cases []conformance.Case, p conformance.Profile) err
 
 // colorOK is true when stdout is a terminal and NO_COLOR is unset (https://no-color.org).
 func (a *app) colorOK() bool {
-	if a.getenv("NO_COLOR") != "" {
-		return false
-	}
-	f, ok := a.stdout.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return a.getenv("NO_COLOR") == "" && tty.IsTerminal(a.stdout)
 }

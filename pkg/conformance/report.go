@@ -1,12 +1,13 @@
 package conformance
 
 import (
+	"bytes"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/tokencheck/tokencheck/internal/atomicfile"
 )
 
 // Report is one run of the suite, as the reporters print it.
@@ -113,28 +114,12 @@ func (r *Report) Write(w io.Writer, f Format, color bool) error {
 
 // WriteFile writes the report to path atomically (a temporary file in the same directory, then renamed), so a CI
 // system never reads half a report.
-func (r *Report) WriteFile(path string, f Format) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
+func (r *Report) WriteFile(path string, f Format) error {
+	var b bytes.Buffer
+	if err := r.Write(&b, f, false); err != nil {
 		return fmt.Errorf("write report %s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err = r.Write(tmp, f, false); err != nil {
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("write report %s: %w", path, err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(path, b.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("write report %s: %w", path, err)
 	}
 	return nil

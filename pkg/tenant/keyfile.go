@@ -11,8 +11,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime"
+
+	"github.com/tokencheck/tokencheck/internal/atomicfile"
 )
 
 // The key file is PKCS#8 "PRIVATE KEY" PEM blocks: the RSA keys that signed, oldest first (the last one signs),
@@ -144,47 +145,8 @@ func blockRole(b *pem.Block) (string, error) {
 	return b.Headers[roleHeader], nil
 }
 
-// writeFileAtomic is writeFileAtomicMode for secrets: mode 0600.
-func writeFileAtomic(path string, data []byte) error { return writeFileAtomicMode(path, data, 0o600) }
-
-// writeFileAtomicMode replaces path with data so that a crash at any point leaves either the old or the new
-// content: a temporary file in the same directory, written, synced and renamed over path, then the directory
-// synced. The file gets exactly perm, whatever the umask.
-func writeFileAtomicMode(path string, data []byte, perm os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*") // mode 0600
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if perm != 0o600 {
-		if err = tmp.Chmod(perm); err != nil {
-			return err
-		}
-	}
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil { //nolint:gosec // the directory of the operator's key file
-		_ = d.Sync() // best effort: some filesystems cannot sync a directory
-		_ = d.Close()
-	}
-	return nil
-}
+// writeFileAtomic replaces a secret file atomically, mode 0600.
+func writeFileAtomic(path string, data []byte) error { return atomicfile.Write(path, data, 0o600) }
 
 // KeyFileError is a key file that cannot be read or used, so the command line can name its flag and the fix.
 type KeyFileError struct {

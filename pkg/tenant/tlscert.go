@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/tokencheck/tokencheck/internal/atomicfile"
 )
 
 // DefaultTLSHosts are the names the generated server certificate covers unless told otherwise: the host as seen
@@ -205,7 +207,7 @@ func DefaultCAFile(keyFile string) string {
 // WriteCAFile writes a CA certificate atomically with mode 0644: it is public, and other users and containers
 // (a tester running as another uid) must be able to read it.
 func WriteCAFile(path string, caPEM []byte) error {
-	if err := writeFileAtomicMode(path, caPEM, 0o644); err != nil {
+	if err := atomicfile.Write(path, caPEM, 0o644); err != nil {
 		return fmt.Errorf("write TLS CA certificate %s: %w", path, err)
 	}
 	return nil

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/tokencheck/tokencheck/internal/atomicfile"
 )
 
 // DefaultMargin is how long before its expiry a cached token stops being reused, so it never expires in flight.
@@ -221,23 +223,7 @@ func (c *Cache) Put(k CacheKey, t *Token) error {
 	if err != nil {
 		return fmt.Errorf("encode token for cache: %w", err)
 	}
-	tmp, err := os.CreateTemp(c.Dir, ".token-*")
-	if err != nil {
-		return fmt.Errorf("write token cache: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op once renamed
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write token cache: %w", err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write token cache: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write token cache: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(c.Dir, k.file())); err != nil {
+	if err := atomicfile.Write(filepath.Join(c.Dir, k.file()), data, 0o600); err != nil {
 		return fmt.Errorf("write token cache: %w", err)
 	}
 	return nil
