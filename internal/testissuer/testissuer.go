@@ -11,13 +11,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tokencheck/tokencheck/internal/jwk"
 )
 
 // Audience is the audience tokens get unless a test overrides it.
@@ -41,12 +42,11 @@ func NewKey(tb testing.TB, kid string) Key {
 
 // JWK is the public JSON Web Key of k, as a JWKS publishes it.
 func (k Key) JWK() map[string]any {
-	pub := k.Private.PublicKey
-	return map[string]any{
-		"kty": "RSA", "use": "sig", "alg": "RS256", "kid": k.ID,
-		"n": b64(pub.N.Bytes()),
-		"e": b64(big.NewInt(int64(pub.E)).Bytes()),
+	out, err := jwk.RSAPublic(&k.Private.PublicKey, k.ID)
+	if err != nil {
+		panic(err) // a generated 2048-bit key always encodes
 	}
+	return out
 }
 
 // Issuer serves discovery and a JWKS on a loopback httptest server.

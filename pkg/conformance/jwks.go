@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net/http"
 
+	jwkenc "github.com/tokencheck/tokencheck/internal/jwk"
 	"github.com/tokencheck/tokencheck/pkg/httpcall"
 )
 
@@ -76,13 +77,14 @@ func rsaFromJWK(n, e string) *rsa.PublicKey {
 	return key
 }
 
-// publicJWK is the JWK form of an RSA public key with kid.
+// publicJWK is the JWK form of an RSA public key with kid; an encoding failure (impossible for the trap's own
+// 2048-bit key) gives an empty object, which an API must refuse anyway.
 func publicJWK(pub *rsa.PublicKey, kid string) map[string]any {
-	return map[string]any{
-		"kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid,
-		"n": b64(pub.N.Bytes()),
-		"e": b64(big.NewInt(int64(pub.E)).Bytes()),
+	out, err := jwkenc.RSAPublic(pub, kid)
+	if err != nil {
+		return map[string]any{}
 	}
+	return out
 }
 
 // keyForms are the byte strings a vulnerable library may use as an HMAC secret when handed an RSA public key.
