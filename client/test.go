@@ -157,12 +157,7 @@ func (a *app) runTest(cmd *cobra.Command, conn *connOptions, o *testOptions) err
 		Leeway: o.leeway, LeewayGiven: cmd.Flags().Changed("leeway"),
 	})
 	if err != nil {
-		var fe *conformance.FootingError
-		if errors.As(err, &fe) {
-			err = fmt.Errorf("%w\nthe suite did not run, since every case would fail for this one reason; likely fix: %s",
-				err, footingFix(fe.Cause))
-		}
-		return &exitError{code: exitCannotGo, err: err}
+		return &exitError{code: exitCannotGo, err: wordPrepareError(err)}
 	}
 	defer env.Close()
 
@@ -188,6 +183,40 @@ func (a *app) runTest(cmd *cobra.Command, conn *connOptions, o *testOptions) err
 		return checkFailed()
 	}
 	return nil
+}
+
+// wordPrepareError says, for a user, what to fix when the suite cannot start: the library's typed errors name
+// no flag, the CLI does.
+func wordPrepareError(err error) error {
+	var (
+		fe    *conformance.FootingError
+		unr   *conformance.UnreachableError
+		need  *conformance.NeedCredentialsError
+		cred  *conformance.CredentialsError
+		grant *conformance.GrantError
+		trap  *conformance.TrapError
+	)
+	switch {
+	case errors.As(err, &fe):
+		return fmt.Errorf("%w\nthe suite did not run, since every case would fail for this one reason; likely fix: %s",
+			err, footingFix(fe.Cause))
+	case errors.As(err, &unr):
+		return fmt.Errorf("%w: is it running? check --api / API_URL", err)
+	case errors.As(err, &need):
+		return fmt.Errorf("%w: set --client-id / AUTH0_CLIENT_ID and --client-secret / AUTH0_CLIENT_SECRET", err)
+	case errors.As(err, &cred) && cred.NoScope:
+		return fmt.Errorf("%w (check --noscope-client-id / --noscope-client-secret)", err)
+	case errors.As(err, &cred):
+		return fmt.Errorf("%w (check --client-id / AUTH0_CLIENT_ID and --client-secret / AUTH0_CLIENT_SECRET)", err)
+	case errors.As(err, &grant) && grant.NoScope:
+		return fmt.Errorf("%w: pick a client without it for --noscope-client-id", err)
+	case errors.As(err, &grant):
+		return fmt.Errorf("%w: grant that permission to the client, or pick another with --client-id / "+
+			"AUTH0_CLIENT_ID (or another --scope)", err)
+	case errors.As(err, &trap):
+		return fmt.Errorf("%w: check --listen (and --listen-url)", err)
+	}
+	return err
 }
 
 // footingFix words what to change when the API refuses the suite's own valid token.

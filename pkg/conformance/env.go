@@ -2,7 +2,6 @@ package conformance
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -92,13 +91,13 @@ func (e *Env) URL(path string) string {
 // leeway and starts the trap server. Its errors mean the suite cannot run (exit 2). Close the Env when done.
 func Prepare(ctx context.Context, cfg Config) (*Env, error) {
 	if cfg.API == "" {
-		return nil, errors.New("no API URL: set --api / API_URL")
+		return nil, fmt.Errorf("%w: no API URL", ErrConfig)
 	}
 	if cfg.Issuer == "" {
-		return nil, errors.New("no issuer: set --issuer / ISSUER_URL or AUTH0_DOMAIN")
+		return nil, fmt.Errorf("%w: no issuer", ErrConfig)
 	}
 	if cfg.Audience == "" {
-		return nil, errors.New("no audience: set --audience / AUTH0_AUDIENCE to the API identifier (e.g. https://quickstarts/api)")
+		return nil, fmt.Errorf("%w: no audience", ErrConfig)
 	}
 	if cfg.HTTP == nil {
 		cfg.HTTP = httpcall.NewClient(10 * time.Second)
@@ -108,7 +107,7 @@ func Prepare(ctx context.Context, cfg Config) (*Env, error) {
 	}
 	if cfg.Paths.Private == "" {
 		if cfg.Paths.Scoped == "" {
-			return nil, errors.New("the API needs a protected route to test: keep --private or --scoped")
+			return nil, fmt.Errorf("%w: no protected route (private or scoped)", ErrConfig)
 		}
 		cfg.Paths.Private = cfg.Paths.Scoped
 	}
@@ -117,7 +116,7 @@ func Prepare(ctx context.Context, cfg Config) (*Env, error) {
 		probe = strings.TrimSuffix(cfg.API, "/") + "/" + strings.TrimPrefix(cfg.Paths.Public, "/")
 	}
 	if _, err := httpcall.Do(ctx, cfg.HTTP, httpcall.Request{Method: http.MethodGet, URL: probe}); err != nil {
-		return nil, fmt.Errorf("cannot reach the API (%w): is it running? check --api / API_URL", err)
+		return nil, &UnreachableError{URL: probe, Err: err}
 	}
 	d, err := tokens.Discover(ctx, cfg.HTTP, cfg.Issuer)
 	if err != nil {
@@ -142,7 +141,7 @@ func Prepare(ctx context.Context, cfg Config) (*Env, error) {
 	env.learnLeeway(ctx, cfg)
 	trap, err := StartTrap(ctx, cfg.TrapListen, cfg.TrapURL)
 	if err != nil {
-		return nil, fmt.Errorf("start the key server for the jku/x5u cases (--listen %q): %w", cfg.TrapListen, err)
+		return nil, &TrapError{Listen: cfg.TrapListen, Err: err}
 	}
 	if env.kid != "" {
 		// The trap publishes its key under the issuer's own kid, so an API refuses its tokens for trusting the
@@ -178,32 +177,28 @@ func (e *Env) getTokens(ctx context.Context, cfg Config) error {
 		return nil
 	}
 	if cfg.ClientID == "" || cfg.ClientSecret == "" {
-		return fmt.Errorf("the tenant at %s is not the stand-in (no mint_endpoint), so tokens come from client "+
-			"credentials: set --client-id / AUTH0_CLIENT_ID and --client-secret / AUTH0_CLIENT_SECRET for a client "+
-			"granted %q on %s", cfg.Issuer, e.Scope, e.Audience)
+		return &NeedCredentialsError{Issuer: cfg.Issuer, Scope: e.Scope, Audience: e.Audience}
 	}
 	tok, err := tokens.ClientCredentials(ctx, e.HTTP, e.Discovery, tokens.Request{
 		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Audience: e.Audience,
 	})
 	if err != nil {
-		return fmt.Errorf("get a token with client credentials (--client-id): %w", err)
+		return &CredentialsError{Client: cfg.ClientID, Err: err}
 	}
 	e.ScopedToken = tok.AccessToken
 	if !tokenHasScope(e.ScopedToken, e.Scope) {
-		return fmt.Errorf("the token for client %q does not grant %q on %s: grant that permission to the client, "+
-			"or pick another with --client-id / AUTH0_CLIENT_ID", cfg.ClientID, e.Scope, e.Audience)
+		return &GrantError{Client: cfg.ClientID, Scope: e.Scope, Audience: e.Audience}
 	}
 	if cfg.NoScopeClientID != "" {
 		tok, err := tokens.ClientCredentials(ctx, e.HTTP, e.Discovery, tokens.Request{
 			ClientID: cfg.NoScopeClientID, ClientSecret: cfg.NoScopeClientSecret, Audience: e.Audience,
 		})
 		if err != nil {
-			return fmt.Errorf("get a token for the client without the scope (--noscope-client-id): %w", err)
+			return &CredentialsError{Client: cfg.NoScopeClientID, NoScope: true, Err: err}
 		}
 		e.NoScopeToken = tok.AccessToken
 		if tokenHasScope(e.NoScopeToken, e.Scope) {
-			return fmt.Errorf("the token for client %q grants %q, so it cannot test the 403 cases: pick a client "+
-				"without it for --noscope-client-id", cfg.NoScopeClientID, e.Scope)
+			return &GrantError{Client: cfg.NoScopeClientID, Scope: e.Scope, Audience: e.Audience, NoScope: true}
 		}
 	}
 	return nil
