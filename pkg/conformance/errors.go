@@ -14,7 +14,9 @@ type UnreachableError struct {
 	Err error
 }
 
-func (e *UnreachableError) Error() string { return fmt.Sprintf("cannot reach the API at %s: %v", e.URL, e.Err) }
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach the API at %s: %v", e.URL, e.Err)
+}
 
 // Unwrap is the transport error.
 func (e *UnreachableError) Unwrap() error { return e.Err }
