@@ -52,6 +52,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return exitUsage
 	}
 	logger := slog.New(slog.NewJSONHandler(stdout, nil))
+	if addr := getenv(envPprofAddr); addr != "" {
+		pctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if err := startPprof(pctx, addr, logger); err != nil {
+			fmt.Fprintf(stderr, "server: %v\n", err)
+			return exitUsage
+		}
+	}
 	if err := apiserver.Run(ctx, cfg, apiserver.WithLogger(logger)); err != nil {
 		logger.Error("server failed", slog.String("error", err.Error()))
 		return exitFailed
