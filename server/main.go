@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -51,7 +52,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintf(stderr, "server: %v\n", err)
 		return exitUsage
 	}
-	logger := slog.New(slog.NewJSONHandler(stdout, nil))
+	logOut := stdout
+	if interval := logFlushInterval(cfg); interval > 0 {
+		buffered := newLogBuffer(stdout, interval)
+		defer func() { _ = buffered.Close() }() // before the exit code is returned, so no line is lost
+		logOut = buffered
+	}
+	logger := slog.New(slog.NewJSONHandler(logOut, nil))
 	if addr := getenv(envPprofAddr); addr != "" {
 		pctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -65,6 +72,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return exitFailed
 	}
 	return exitOK
+}
+
+// logFlushInterval is how long log lines may wait in the stdout buffer; 0 means unbuffered.
+func logFlushInterval(cfg *serverconfig.Config) time.Duration {
+	switch d := cfg.LogFlushInterval; {
+	case d < 0:
+		return 0
+	case d == 0:
+		return serverconfig.DefaultLogFlushInterval
+	default:
+		return d
+	}
 }
 
 // healthcheck lets a distroless container probe the server without curl.
