@@ -1,0 +1,203 @@
+// Package jsonlog is a slog handler that writes exactly what slog.NewJSONHandler(w, nil) writes, byte for byte,
+// only cheaper for the common record: one whose attributes are all strings, integers, finite floats and booleans
+// with non-empty keys, on a logger without WithAttrs or WithGroup (the access log line, written once per request).
+// Such a record is encoded here in one pass into a pooled buffer; every other record, and every handler derived
+// with WithAttrs or WithGroup, is slog's own JSONHandler. The savings are slog's per-attribute plumbing and, above
+// all, its encoding of a float through encoding/json (an Encoder per value): duration_ms is one on every line.
+//
+// TestSameBytes and FuzzSameBytes compare the output with slog.NewJSONHandler's.
+package jsonlog
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"math"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Handler is slog.NewJSONHandler(w, nil) with a fast path; see the package documentation.
+type Handler struct {
+	w     *lockedWriter
+	inner slog.Handler
+}
+
+// lockedWriter serialises the writes of the fast path and of slog's handlers, which share w, so lines never
+// interleave however w behaves.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p) //nolint:wrapcheck // the writer's own error, as slog's handler would return it
+}
+
+// NewHandler writes JSON lines to w at level Info and above, as slog.NewJSONHandler(w, nil) does.
+func NewHandler(w io.Writer) *Handler {
+	lw := &lockedWriter{w: w}
+	return &Handler{w: lw, inner: slog.NewJSONHandler(lw, nil)}
+}
+
+// Enabled is slog.JSONHandler's: Info and above.
+func (h *Handler) Enabled(ctx context.Context, level slog.Level) bool {
+	return h.inner.Enabled(ctx, level)
+}
+
+// WithAttrs is slog's own handler with attrs; derived loggers are rare and keep slog's encoding.
+func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler { return h.inner.WithAttrs(attrs) }
+
+// WithGroup is slog's own handler with the group.
+func (h *Handler) WithGroup(name string) slog.Handler { return h.inner.WithGroup(name) }
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxPooled keeps an occasional huge line's buffer out of the pool.
+const maxPooled = 16 << 10
+
+// Handle writes r as one JSON line.
+func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
+	if !fast(r) {
+		return h.inner.Handle(ctx, r) //nolint:wrapcheck // slog's own
+	}
+	bp := bufPool.Get().(*[]byte)
+	b := (*bp)[:0]
+	b = append(b, '{')
+	if !r.Time.IsZero() {
+		b = append(b, `"time":"`...)
+		b = r.Time.Round(0).AppendFormat(b, time.RFC3339Nano)
+		b = append(b, `",`...)
+	}
+	b = append(b, `"level":`...)
+	b = appendString(b, r.Level.String())
+	b = append(b, `,"msg":`...)
+	b = appendString(b, r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		b = append(b, ',')
+		b = appendString(b, a.Key)
+		b = append(b, ':')
+		b = appendValue(b, a.Value)
+		return true
+	})
+	b = append(b, "}\n"...)
+	_, err := h.w.Write(b)
+	if cap(b) <= maxPooled {
+		*bp = b
+		bufPool.Put(bp)
+	}
+	return err
+}
+
+// fast reports whether r is encoded here: a time slog can write (years 0-9999) and only attributes of the kinds
+// appendValue knows, with keys (an attribute with an empty key has slog rules of its own).
+func fast(r slog.Record) bool {
+	if y := r.Time.Year(); !r.Time.IsZero() && (y < 0 || y >= 10000) {
+		return false
+	}
+	ok := true
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "" {
+			ok = false
+			return false
+		}
+		switch a.Value.Kind() {
+		case slog.KindString, slog.KindInt64, slog.KindUint64, slog.KindBool:
+		case slog.KindFloat64:
+			f := a.Value.Float64()
+			ok = !math.IsNaN(f) && !math.IsInf(f, 0)
+		default:
+			ok = false
+		}
+		return ok
+	})
+	return ok
+}
+
+func appendValue(b []byte, v slog.Value) []byte {
+	switch v.Kind() {
+	case slog.KindString:
+		return appendString(b, v.String())
+	case slog.KindInt64:
+		return strconv.AppendInt(b, v.Int64(), 10)
+	case slog.KindUint64:
+		return strconv.AppendUint(b, v.Uint64(), 10)
+	case slog.KindBool:
+		return strconv.AppendBool(b, v.Bool())
+	case slog.KindFloat64:
+		return appendFloat(b, v.Float64())
+	}
+	panic("jsonlog: appendValue of a kind fast rejects")
+}
+
+// appendFloat is encoding/json's float64 encoding (which slog uses): the shortest 'f' form, or 'e' for magnitudes
+// below 1e-6 or from 1e21 on, with a one-digit negative exponent written e-7 rather than e-07.
+func appendFloat(b []byte, f float64) []byte {
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+const hex = "0123456789abcdef"
+
+// appendString is slog's JSON string: quoted, with \\ \" \n \r \t, \u00XX for other control bytes, \ufffd for
+// each invalid UTF-8 byte and \u2028 \u2029 escaped; everything else, including <, > and &, as it is.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
