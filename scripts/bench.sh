@@ -3,39 +3,44 @@
 #
 # It builds and starts a bare Gin baseline (internal/benchbase: gin.New(), release mode, one GET /api/public
 # answering the same body, no middleware, pkg/apiserver's http.Server timeouts), bin/server and the stand-in
-# tenant (bin/client tenant), mints 10 000 distinct tokens from the tenant's /dev/mint, and runs wrk (one thread,
-# BENCH_CONNECTIONS connections) for:
+# tenant (bin/client tenant), mints BENCH_UNIQUE (10 000) distinct tokens per round from the tenant's /dev/mint, and
+# runs wrk (one thread, BENCH_CONNECTIONS connections), BENCH_ROUNDS times in turn, for:
 #
 #   bare             the baseline's /api/public
 #   public           the server's /api/public
 #   private-reused   /api/private with one token (wrk -H), served from the verified-token cache
-#   private-unique   /api/private, each of the 10 000 tokens sent exactly once (scripts/wrk/tokens.lua): every
-#                    request is a cache miss and a full RS256 verification. The run ends when the 10 000th answer
-#                    arrives and is timed from the first request to that answer; the at most BENCH_CONNECTIONS
-#                    requests still in flight then reuse the first tokens and are not counted.
-#   memory           /api/private cycling through the same 10 000 tokens until BENCH_MIN_REQUESTS (100 000)
-#                    answers, so the server has served at least that many requests including 10 000 distinct
-#                    tokens; then its VmRSS is read from /proc/PID/status.
+#   private-unique   /api/private, each of the round's 10 000 tokens sent exactly once (scripts/wrk/tokens.lua):
+#                    every request is a cache miss and a full RS256 verification. The run ends when the 10 000th
+#                    answer arrives and is timed from the first request to that answer; the at most
+#                    BENCH_CONNECTIONS requests still in flight then reuse the first tokens and are not counted.
 #
-# It prints requests/s, latency, and the server's CPU time per request (utime+stime from /proc/PID/stat over the
-# run, divided by the requests: unlike requests/s it does not depend on the load generator keeping up), then the
-# four targets with pass/fail: public >= 0.75x bare, private-reused >= 0.90x public, private-unique >= 0.40x public,
-# RSS < 64 MiB.
+# and then once
+#
+#   memory           /api/private cycling through the first round's 10 000 tokens until BENCH_MIN_REQUESTS
+#                    (100 000) answers, so the server has served at least that many requests including 10 000
+#                    distinct tokens; then its VmRSS is read from /proc/PID/status.
+#
+# It prints every run's requests/s, latency, and the server's CPU time per request (utime+stime from
+# /proc/PID/stat over the run, divided by the requests), the ratios of each round (runs seconds apart, so under
+# about the same machine load) and their medians against the targets, with pass/fail: public >= 0.75x bare,
+# private-reused >= 0.90x public, private-unique >= 0.40x public, RSS < 64 MiB.
 #
 # Servers are pinned to CPU 0 and wrk to CPU 1 (taskset) when there are 2 or more cores; the tenant is not pinned
 # (it only mints before the measured runs). Loopback only, bounded in time (timeouts on every step), and it stops
 # everything it started on exit or on a signal. Needs curl and wrk; when wrk is missing and this runs as root on a
 # Debian-like system it installs it (apt-get update, apt-get install -y wrk), otherwise it says how to.
 #
-# Tuning (environment): BENCH_DURATION (wrk -d of the fixed-duration runs, 5s), BENCH_CONNECTIONS (wrk -c, 32),
-# BENCH_UNIQUE (distinct tokens, 10000), BENCH_MIN_REQUESTS (memory run, 100000), BENCH_TIME (go test -benchtime,
-# 1s), BENCH_SKIP_GO=1 skips the Go benchmarks, BENCH_PROFILE=DIR starts the server with PPROF_ADDR on loopback
-# and saves a CPU profile of each server run into DIR (the figures then include the profiler's own overhead).
+# Tuning (environment): BENCH_DURATION (wrk -d of the fixed-duration runs, 3s), BENCH_ROUNDS (3),
+# BENCH_CONNECTIONS (wrk -c, 32), BENCH_UNIQUE (distinct tokens per round, 10000), BENCH_MIN_REQUESTS (memory run,
+# 100000), BENCH_TIME (go test -benchtime, 1s), BENCH_SKIP_GO=1 skips the Go benchmarks, BENCH_PROFILE=DIR starts
+# the server with PPROF_ADDR on loopback and saves a CPU profile of each server run into DIR (the figures then
+# include the profiler's own overhead).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-DURATION=${BENCH_DURATION:-5s}
+DURATION=${BENCH_DURATION:-3s}
+ROUNDS=${BENCH_ROUNDS:-3}
 CONNS=${BENCH_CONNECTIONS:-32}
 UNIQUE=${BENCH_UNIQUE:-10000}
 MIN_REQUESTS=${BENCH_MIN_REQUESTS:-100000}
@@ -51,7 +56,7 @@ done
 command -v curl >/dev/null || die "curl is needed (to wait for the servers and to mint tokens)"
 command -v go >/dev/null || die "go is needed to build the baseline server (internal/benchbase)"
 [[ $DURATION =~ ^[0-9]+[smh]?$ ]] || die "BENCH_DURATION=$DURATION: use wrk's form, e.g. 5s"
-for v in CONNS UNIQUE MIN_REQUESTS; do
+for v in CONNS UNIQUE MIN_REQUESTS ROUNDS; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: a positive integer is needed"
 done
 
@@ -164,20 +169,24 @@ mint() {
     echo 'write-out = "\n"'
     for ((i = 0; i < n; i++)); do echo "url = \"${TENANT}dev/mint\""; done
   } >"$WORK/mint.curl"
-  timeout 300 curl -sS --fail-with-body --parallel --parallel-max 8 -K "$WORK/mint.curl" |
-    sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p' >"$out"
+  timeout 300 curl --no-progress-meter --fail-with-body --parallel --parallel-max 8 -K "$WORK/mint.curl" \
+    2>"$WORK/mint.err" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p' >"$out"
   local got distinct
   got=$(wc -l <"$out")
   distinct=$(sort -u "$out" | wc -l)
-  ((got == n && distinct == n)) || die "minted $got tokens, $distinct distinct, wanted $n"
+  ((got == n && distinct == n)) || { cat "$WORK/mint.err" >&2; die "minted $got tokens, $distinct distinct, wanted $n"; }
 }
-echo "== minting $UNIQUE distinct tokens from the stand-in tenant"
-mint "$UNIQUE" "$WORK/tokens.txt"
+echo "== minting $((UNIQUE * ROUNDS)) distinct tokens from the stand-in tenant ($UNIQUE for each round)"
+mint "$((UNIQUE * ROUNDS))" "$WORK/tokens.all"
+for ((r = 1; r <= ROUNDS; r++)); do
+  sed -n "$(((r - 1) * UNIQUE + 1)),$((r * UNIQUE))p" "$WORK/tokens.all" >"$WORK/tokens.$r"
+done
 mint 1 "$WORK/token.txt"
 TOKEN=$(cat "$WORK/token.txt")
 echo "== tenant $TENANT, baseline $BASE (pid $BASE_PID), server $API (pid $SERVER_PID); wrk -t1 -c$CONNS"
 
 # --- 4. load runs ------------------------------------------------------------------------------------------------
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 CLK_TCK=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 field() { sed -n "s/.*[ ]$2=\([^ ]*\).*/\1/p" "$1"; }
@@ -217,48 +226,65 @@ run() {
 
 DUR_S=${DURATION%s}
 [[ $DUR_S =~ ^[0-9]+$ ]] || DUR_S=5
-run bare "$BASE_PID" 0 -d "$DURATION" --latency -s scripts/wrk/report.lua "$BASE/api/public"
-run public "$SERVER_PID" "$DUR_S" -d "$DURATION" --latency -s scripts/wrk/report.lua "$API/api/public"
-run private-reused "$SERVER_PID" "$DUR_S" -d "$DURATION" --latency -s scripts/wrk/report.lua \
-  -H "Authorization: Bearer $TOKEN" "$API/api/private"
-run private-unique "$SERVER_PID" 2 -d 120s --latency -s scripts/wrk/tokens.lua "$API" -- \
-  "$WORK/tokens.txt" /api/private "$UNIQUE" "$WORK/private-unique.done"
+# Rounds interleave the runs, so each ratio compares runs made seconds apart, under the same machine load.
+for ((r = 1; r <= ROUNDS; r++)); do
+  run "bare.$r" "$BASE_PID" 0 -d "$DURATION" --latency -s scripts/wrk/report.lua "$BASE/api/public"
+  run "public.$r" "$SERVER_PID" "$DUR_S" -d "$DURATION" --latency -s scripts/wrk/report.lua "$API/api/public"
+  run "private-reused.$r" "$SERVER_PID" "$DUR_S" -d "$DURATION" --latency -s scripts/wrk/report.lua \
+    -H "Authorization: Bearer $TOKEN" "$API/api/private"
+  run "private-unique.$r" "$SERVER_PID" 2 -d 120s --latency -s scripts/wrk/tokens.lua "$API" -- \
+    "$WORK/tokens.$r" /api/private "$UNIQUE" "$WORK/private-unique.$r.done"
+done
 run memory "$SERVER_PID" 0 -d 300s --latency -s scripts/wrk/tokens.lua "$API" -- \
-  "$WORK/tokens.txt" /api/private "$MIN_REQUESTS" "$WORK/memory.done"
+  "$WORK/tokens.1" /api/private "$MIN_REQUESTS" "$WORK/memory.done"
 RSS_KB=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")
 
 # --- 5. results --------------------------------------------------------------------------------------------------
+rps() { field "$WORK/$1.out" rps; }
+cpu_us() { # server CPU microseconds per request of run $1
+  awk -v t="$(cat "$WORK/$1.cpu")" -v q="$(field "$WORK/$1.out" requests)" -v hz="$CLK_TCK" \
+    'BEGIN { printf "%.1f", (q > 0 ? t * 1e6 / hz / q : 0) }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
 echo
-printf '%-15s %9s %8s %11s %8s %8s %8s %11s %10s\n' run requests seconds "requests/s" "p50 ms" "p99 ms" failed \
-  "vs public" "CPU us/req"
-pub=$(field "$WORK/public.out" rps)
+printf '%-18s %9s %8s %11s %8s %8s %8s %10s\n' run requests seconds "requests/s" "p50 ms" "p99 ms" failed "CPU us/req"
 total=0
-for name in bare public private-reused private-unique memory; do
+names=()
+for ((r = 1; r <= ROUNDS; r++)); do names+=("bare.$r" "public.$r" "private-reused.$r" "private-unique.$r"); done
+names+=(memory)
+for name in "${names[@]}"; do
   f=$WORK/$name.out
   q=$(field "$f" requests)
-  [[ $name != bare ]] && total=$((total + q))
-  awk -v n="$name" -v q="$q" -v s="$(field "$f" seconds)" -v r="$(field "$f" rps)" -v p="$pub" \
-    -v p50="$(field "$f" p50_ms)" -v p99="$(field "$f" p99_ms)" \
-    -v bad="$(($(field "$f" errors) + $(field "$f" non2xx_or_3xx)))" -v t="$(cat "$WORK/$name.cpu")" -v hz="$CLK_TCK" \
-    'BEGIN { printf "%-15s %9d %8.2f %11.0f %8.2f %8.2f %8d %10.2fx %10.1f\n", n, q, s, r, p50, p99, bad,
-             (p > 0 ? r / p : 0), (q > 0 ? t * 1e6 / hz / q : 0) }'
+  [[ $name != bare.* ]] && total=$((total + q))
+  printf '%-18s %9d %8.2f %11.0f %8.2f %8.2f %8d %10s\n' "$name" "$q" "$(field "$f" seconds)" "$(field "$f" rps)" \
+    "$(field "$f" p50_ms)" "$(field "$f" p99_ms)" "$(($(field "$f" errors) + $(field "$f" non2xx_or_3xx)))" "$(cpu_us "$name")"
 done
-echo "(server requests in all runs: $total, of which $UNIQUE distinct tokens; wrk on CPU ${LOAD_CPU[*]:-any})"
+echo "(server requests in all runs: $total, $((UNIQUE * ROUNDS)) distinct tokens among them; servers on CPU" \
+  "${SERVER_CPU[2]:-any}, wrk on CPU ${LOAD_CPU[2]:-any}; load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg))"
+
 echo
-verdict() { awk -v v="$2" -v t="$3" -v op="$4" 'BEGIN { ok = (op == ">=" ? v >= t : v < t); exit !ok }' && echo pass || echo FAIL; }
-bare=$(field "$WORK/bare.out" rps)
-reused=$(field "$WORK/private-reused.out" rps)
-uniq=$(field "$WORK/private-unique.out" rps)
-r1=$(awk -v a="$pub" -v b="$bare" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-r2=$(awk -v a="$reused" -v b="$pub" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-r3=$(awk -v a="$uniq" -v b="$pub" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+printf '%-6s %14s %16s %16s   %s\n' round "public/bare" "reused/public" "unique/public" "(by server CPU per request: public/bare, reused/public, unique/public)"
+for ((r = 1; r <= ROUNDS; r++)); do
+  a=$(ratio "$(rps "public.$r")" "$(rps "bare.$r")")
+  b=$(ratio "$(rps "private-reused.$r")" "$(rps "public.$r")")
+  c=$(ratio "$(rps "private-unique.$r")" "$(rps "public.$r")")
+  echo "$a" >>"$WORK/r1"; echo "$b" >>"$WORK/r2"; echo "$c" >>"$WORK/r3"
+  printf '%-6s %13sx %15sx %15sx   (%sx, %sx, %sx)\n' "$r" "$a" "$b" "$c" \
+    "$(ratio "$(cpu_us "bare.$r")" "$(cpu_us "public.$r")")" "$(ratio "$(cpu_us "public.$r")" "$(cpu_us "private-reused.$r")")" \
+    "$(ratio "$(cpu_us "public.$r")" "$(cpu_us "private-unique.$r")")"
+done
+echo
+verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == ">=" ? v >= t : v < t); exit !ok }' && echo pass || echo FAIL; }
+r1=$(median <"$WORK/r1") r2=$(median <"$WORK/r2") r3=$(median <"$WORK/r3")
 rss=$(awk -v k="$RSS_KB" 'BEGIN { printf "%.1f", k / 1024 }')
-printf '%-34s %8s  %-8s %s\n' target value goal result
-printf '%-34s %8s  %-8s %s\n' "public / bare Gin" "${r1}x" ">= 0.75" "$(verdict x "$r1" 0.75 '>=')"
-printf '%-34s %8s  %-8s %s\n' "private reused token / public" "${r2}x" ">= 0.90" "$(verdict x "$r2" 0.90 '>=')"
-printf '%-34s %8s  %-8s %s\n' "private every token new / public" "${r3}x" ">= 0.40" "$(verdict x "$r3" 0.40 '>=')"
-printf '%-34s %8s  %-8s %s\n' "server VmRSS after $total requests" "$rss MiB" "< 64" "$(verdict x "$rss" 64 '<')"
+printf '%-40s %9s  %-8s %s\n' "target (median of $ROUNDS rounds)" value goal result
+printf '%-40s %9s  %-8s %s\n' "public / bare Gin" "${r1}x" ">= 0.75" "$(verdict "$r1" 0.75 '>=')"
+printf '%-40s %9s  %-8s %s\n' "private reused token / public" "${r2}x" ">= 0.90" "$(verdict "$r2" 0.90 '>=')"
+printf '%-40s %9s  %-8s %s\n' "private every token new / public" "${r3}x" ">= 0.40" "$(verdict "$r3" 0.40 '>=')"
+printf '%-40s %9s  %-8s %s\n' "server VmRSS after $total requests" "$rss MiB" "< 64" "$(verdict "$rss" 64 '<')"
 if [[ -n $PROFILE_DIR ]]; then
   echo
-  echo "CPU profiles in $PROFILE_DIR: go tool pprof -top bin/server $PROFILE_DIR/public.pprof"
+  echo "CPU profiles in $PROFILE_DIR: go tool pprof -top bin/server $PROFILE_DIR/public.1.pprof"
 fi
