@@ -34,7 +34,8 @@
 # BENCH_CONNECTIONS (wrk -c, 32), BENCH_UNIQUE (distinct tokens per round, 10000), BENCH_MIN_REQUESTS (memory run,
 # 100000), BENCH_TIME (go test -benchtime, 1s), BENCH_SKIP_GO=1 skips the Go benchmarks, BENCH_PROFILE=DIR starts
 # the server with PPROF_ADDR on loopback and saves a CPU profile of each server run into DIR (the figures then
-# include the profiler's own overhead).
+# include the profiler's own overhead), BENCH_SERVER=PATH measures another server binary (e.g. one built from an
+# older commit) in place of bin/server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -46,6 +47,7 @@ UNIQUE=${BENCH_UNIQUE:-10000}
 MIN_REQUESTS=${BENCH_MIN_REQUESTS:-100000}
 BENCHTIME=${BENCH_TIME:-1s}
 PROFILE_DIR=${BENCH_PROFILE:-}
+SERVER_BIN=${BENCH_SERVER:-$ROOT/bin/server}
 AUDIENCE=https://quickstarts/api
 
 die() { echo "bench: $*" >&2; exit 2; }
@@ -152,7 +154,7 @@ SERVER_PORT=$(free_port)
 API=http://127.0.0.1:$SERVER_PORT
 # The access log (one JSON line per request) goes to a file, as a deployment's would go to a collector.
 (cd "$WORK" && exec env ISSUER_URL="$TENANT" ALLOW_INSECURE_ISSUER=true AUTH0_AUDIENCE="$AUDIENCE" \
-  PORT="$SERVER_PORT" "${PPROF_ENV[@]}" "${SERVER_CPU[@]}" "$ROOT/bin/server") >"$WORK/server.log" 2>&1 &
+  PORT="$SERVER_PORT" "${PPROF_ENV[@]}" "${SERVER_CPU[@]}" "$SERVER_BIN") >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 PIDS+=("$SERVER_PID")
 wait_for "$API/readyz" "the server" server "$SERVER_PID"
@@ -183,7 +185,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 mint 1 "$WORK/token.txt"
 TOKEN=$(cat "$WORK/token.txt")
-echo "== tenant $TENANT, baseline $BASE (pid $BASE_PID), server $API (pid $SERVER_PID); wrk -t1 -c$CONNS"
+echo "== tenant $TENANT, baseline $BASE (pid $BASE_PID), server $SERVER_BIN at $API (pid $SERVER_PID); wrk -t1 -c$CONNS"
 
 # --- 4. load runs ------------------------------------------------------------------------------------------------
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
