@@ -62,7 +62,7 @@ const maxPooled = 16 << 10
 
 // Handle writes r as one JSON line.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
-	if !fast(r) {
+	if y := r.Time.Year(); !r.Time.IsZero() && (y < 0 || y >= 10000) {
 		return h.inner.Handle(ctx, r) //nolint:wrapcheck // slog's own
 	}
 	bp := bufPool.Get().(*[]byte)
@@ -77,15 +77,18 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	b = appendString(b, r.Level.String())
 	b = append(b, `,"msg":`...)
 	b = appendString(b, r.Message)
+	ok := true
 	r.Attrs(func(a slog.Attr) bool {
-		b = append(b, ',')
-		b = appendString(b, a.Key)
-		b = append(b, ':')
-		b = appendValue(b, a.Value)
-		return true
+		b, ok = appendAttr(b, a)
+		return ok
 	})
-	b = append(b, "}\n"...)
-	_, err := h.w.Write(b)
+	var err error
+	if ok {
+		b = append(b, "}\n"...)
+		_, err = h.w.Write(b)
+	} else {
+		err = h.inner.Handle(ctx, r) // a kind or shape only slog's handler writes
+	}
 	if cap(b) <= maxPooled {
 		*bp = b
 		bufPool.Put(bp)
@@ -93,29 +96,26 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	return err
 }
 
-// fast reports whether r is encoded here: a time slog can write (years 0-9999) and only attributes of the kinds
-// appendValue knows, with keys (an attribute with an empty key has slog rules of its own).
-func fast(r slog.Record) bool {
-	if y := r.Time.Year(); !r.Time.IsZero() && (y < 0 || y >= 10000) {
-		return false
+// appendAttr appends ,"key":value for the attributes encoded here: a non-empty key (an empty one has slog rules of
+// its own) and a string, integer, boolean or finite float. ok is false for anything else, which slog then writes.
+func appendAttr(b []byte, a slog.Attr) (_ []byte, ok bool) {
+	if a.Key == "" {
+		return b, false
 	}
-	ok := true
-	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == "" {
-			ok = false
-			return false
+	v := a.Value
+	switch v.Kind() {
+	case slog.KindString, slog.KindInt64, slog.KindUint64, slog.KindBool:
+	case slog.KindFloat64:
+		if f := v.Float64(); math.IsNaN(f) || math.IsInf(f, 0) {
+			return b, false
 		}
-		switch a.Value.Kind() {
-		case slog.KindString, slog.KindInt64, slog.KindUint64, slog.KindBool:
-		case slog.KindFloat64:
-			f := a.Value.Float64()
-			ok = !math.IsNaN(f) && !math.IsInf(f, 0)
-		default:
-			ok = false
-		}
-		return ok
-	})
-	return ok
+	default:
+		return b, false
+	}
+	b = append(b, ',')
+	b = appendString(b, a.Key)
+	b = append(b, ':')
+	return appendValue(b, v), true
 }
 
 func appendValue(b []byte, v slog.Value) []byte {
@@ -131,7 +131,7 @@ func appendValue(b []byte, v slog.Value) []byte {
 	case slog.KindFloat64:
 		return appendFloat(b, v.Float64())
 	}
-	panic("jsonlog: appendValue of a kind fast rejects")
+	panic("jsonlog: appendValue of a kind appendAttr rejects")
 }
 
 // appendFloat is encoding/json's float64 encoding (which slog uses): the shortest 'f' form, or 'e' for magnitudes
