@@ -41,7 +41,7 @@ var floats = []float64{0, math.Copysign(0, -1), 1, -1, 0.001, 0.123, 12.345, 1e-
 
 func TestSameBytes(t *testing.T) {
 	now := time.Now()
-	times := []time.Time{now, time.Time{}, now.UTC(), time.Date(2026, 12, 1, 9, 0, 0, 0, time.FixedZone("x", 5*3600+1800)),
+	times := []time.Time{now, {}, now.UTC(), time.Date(2026, 12, 1, 9, 0, 0, 0, time.FixedZone("x", 5*3600+1800)),
 		time.Date(2026, 1, 2, 3, 4, 5, 100, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
 		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)}
 	levels := []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError, slog.LevelInfo + 2, slog.LevelError + 4}
