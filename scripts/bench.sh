@@ -77,7 +77,12 @@ fi
 # --- 1. Go benchmarks --------------------------------------------------------------------------------------------
 if [[ ${BENCH_SKIP_GO:-0} != 1 ]]; then
   echo "== go test -bench . -benchmem ./pkg/auth ./pkg/api (benchtime $BENCHTIME)"
-  go test -run '^$' -bench . -benchmem -benchtime "$BENCHTIME" -timeout 10m ./pkg/auth ./pkg/api
+  # In the background under timeout, so a signal stops go test and its test binaries (timeout's process group).
+  timeout 900 go test -run '^$' -bench . -benchmem -benchtime "$BENCHTIME" -timeout 10m ./pkg/auth ./pkg/api &
+  GO_PID=$!
+  trap 'kill "$GO_PID" 2>/dev/null; exit 130' INT TERM
+  wait "$GO_PID"
+  trap - INT TERM
 fi
 
 # --- 2. servers on loopback --------------------------------------------------------------------------------------
@@ -171,8 +176,13 @@ mint() {
     echo 'write-out = "\n"'
     for ((i = 0; i < n; i++)); do echo "url = \"${TENANT}dev/mint\""; done
   } >"$WORK/mint.curl"
+  # In the background with wait, so a signal to this script is handled at once, not after the minting; killing
+  # timeout stops curl too (timeout signals its whole process group).
   timeout 300 curl --no-progress-meter --fail-with-body --parallel --parallel-max 8 -K "$WORK/mint.curl" \
-    2>"$WORK/mint.err" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p' >"$out"
+    >"$WORK/mint.raw" 2>"$WORK/mint.err" &
+  PIDS+=($!)
+  wait $! || true
+  sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p' "$WORK/mint.raw" >"$out"
   local got distinct
   got=$(wc -l <"$out")
   distinct=$(sort -u "$out" | wc -l)
