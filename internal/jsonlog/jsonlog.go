@@ -15,6 +15,7 @@ import (
 	"math"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -70,7 +71,7 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	b = append(b, '{')
 	if !r.Time.IsZero() {
 		b = append(b, `"time":"`...)
-		b = r.Time.Round(0).AppendFormat(b, time.RFC3339Nano)
+		b = appendRFC3339Nano(b, r.Time)
 		b = append(b, `",`...)
 	}
 	b = append(b, `"level":`...)
@@ -149,6 +150,44 @@ func appendFloat(b []byte, f float64) []byte {
 		}
 	}
 	return b
+}
+
+// second is the RFC 3339 text of one second in one location: the date and time up to the seconds, and the zone.
+type second struct {
+	unix   int64
+	loc    *time.Location
+	prefix string // 2006-01-02T15:04:05
+	zone   string // Z07:00
+}
+
+// lastSecond caches the formatting of the second most lines are written in.
+var lastSecond atomic.Pointer[second]
+
+// appendRFC3339Nano is t.AppendFormat(b, time.RFC3339Nano), reusing the date, time and zone text while lines stay
+// in the same second and location (a zone's offset only changes on a whole second): only the fraction, nine digits
+// without trailing zeros, or nothing for a whole second, is formatted for each line.
+func appendRFC3339Nano(b []byte, t time.Time) []byte {
+	u, loc := t.Unix(), t.Location()
+	s := lastSecond.Load()
+	if s == nil || s.unix != u || s.loc != loc {
+		s = &second{unix: u, loc: loc, prefix: t.Format("2006-01-02T15:04:05"), zone: t.Format("Z07:00")}
+		lastSecond.Store(s)
+	}
+	b = append(b, s.prefix...)
+	if ns := t.Nanosecond(); ns != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		for i := 9; i >= 1; i-- {
+			frac[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for frac[n-1] == '0' {
+			n--
+		}
+		b = append(b, frac[:n]...)
+	}
+	return append(b, s.zone...)
 }
 
 const hex = "0123456789abcdef"

@@ -149,3 +149,27 @@ func BenchmarkAccessLine(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestRFC3339Nano(t *testing.T) {
+	locs := []*time.Location{time.UTC, time.Local, time.FixedZone("x", -(3*3600 + 30*60)), time.FixedZone("y", 14*3600)}
+	if ny, err := time.LoadLocation("America/New_York"); err == nil {
+		locs = append(locs, ny) // with the 2026-11-01 fall-back transition below
+	}
+	base := time.Date(2026, 11, 1, 5, 59, 58, 0, time.UTC)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 20000 {
+		tm := base.Add(time.Duration(i) * 997 * time.Microsecond)
+		switch i % 4 {
+		case 1:
+			tm = tm.Truncate(time.Second)
+		case 2:
+			tm = tm.Add(time.Duration(rng.Int64N(int64(50 * 365 * 24 * time.Hour))))
+		case 3:
+			tm = tm.Add(time.Duration(rng.IntN(1000)) * time.Nanosecond)
+		}
+		tm = tm.In(locs[i%len(locs)])
+		if got, want := string(appendRFC3339Nano(nil, tm)), tm.Format(time.RFC3339Nano); got != want {
+			t.Fatalf("%v: %q, want %q", tm, got, want)
+		}
+	}
+}
