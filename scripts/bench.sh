@@ -1,24 +1,53 @@
 #!/usr/bin/env bash
-# Benchmarks tokencheck: the Go benchmarks of pkg/auth and pkg/api, then an end-to-end load on loopback against
-# bin/server with the stand-in tenant (bin/client tenant): the public route, the private route with one reused
-# token (served from the verified-token cache) and with many distinct tokens (an RS256 verification each). It
-# prints requests/s of each, the private/public ratios and the server's resident memory afterwards.
+# Benchmarks tokencheck: the Go benchmarks of pkg/auth and pkg/api, then an end-to-end load with wrk on loopback.
 #
-# Run by `make bench` after `make build`. Needs curl. Loopback only, bounded in time, and it always stops what it
-# started. With 2 or more cores the server is pinned to CPU 0 and the load generator to CPU 1 (taskset), so they do
-# not compete for one core; the figures still depend on whatever else the machine runs.
+# It builds and starts a bare Gin baseline (internal/benchbase: gin.New(), release mode, one GET /api/public
+# answering the same body, no middleware, pkg/apiserver's http.Server timeouts), bin/server and the stand-in
+# tenant (bin/client tenant), mints BENCH_UNIQUE (10 000) distinct tokens per round from the tenant's /dev/mint, and
+# runs wrk (one thread, BENCH_CONNECTIONS connections), BENCH_ROUNDS times in turn, for:
 #
-# Tuning (environment): BENCH_DURATION (5s per run), BENCH_WORKERS (32), BENCH_UNIQUE (10000 distinct tokens, each
-# sent once, so that run ends after BENCH_UNIQUE requests or BENCH_DURATION, whichever comes first),
-# BENCH_TIME (go test -benchtime, 1s), BENCH_SKIP_GO=1 skips the Go benchmarks.
+#   bare             the baseline's /api/public
+#   public           the server's /api/public
+#   private-reused   /api/private with one token (wrk -H), served from the verified-token cache
+#   private-unique   /api/private, each of the round's 10 000 tokens sent exactly once (scripts/wrk/tokens.lua):
+#                    every request is a cache miss and a full RS256 verification. The run ends when the 10 000th
+#                    answer arrives and is timed from the first request to that answer; the at most
+#                    BENCH_CONNECTIONS requests still in flight then reuse the first tokens and are not counted.
+#
+# and then once
+#
+#   memory           /api/private cycling through the first round's 10 000 tokens until BENCH_MIN_REQUESTS
+#                    (100 000) answers, so the server has served at least that many requests including 10 000
+#                    distinct tokens; then its VmRSS is read from /proc/PID/status.
+#
+# It prints every run's requests/s, latency, and the server's CPU time per request (utime+stime from
+# /proc/PID/stat over the run, divided by the requests), the ratios of each round (runs seconds apart, so under
+# about the same machine load) and their medians against the targets, with pass/fail: public >= 0.75x bare,
+# private-reused >= 0.90x public, private-unique >= 0.40x public, RSS < 64 MiB.
+#
+# Servers are pinned to CPU 0 and wrk to CPU 1 (taskset) when there are 2 or more cores; the tenant is not pinned
+# (it only mints before the measured runs). Loopback only, bounded in time (timeouts on every step), and it stops
+# everything it started on exit or on a signal. Needs curl and wrk; when wrk is missing and this runs as root on a
+# Debian-like system it installs it (apt-get update, apt-get install -y wrk), otherwise it says how to.
+#
+# Tuning (environment): BENCH_DURATION (wrk -d of the fixed-duration runs, 3s), BENCH_ROUNDS (3),
+# BENCH_CONNECTIONS (wrk -c, 32), BENCH_UNIQUE (distinct tokens per round, 10000), BENCH_MIN_REQUESTS (memory run,
+# 100000), BENCH_TIME (go test -benchtime, 1s), BENCH_SKIP_GO=1 skips the Go benchmarks, BENCH_PROFILE=DIR starts
+# the server with PPROF_ADDR on loopback and saves a CPU profile of each server run into DIR (the figures then
+# include the profiler's own overhead), BENCH_SERVER=PATH measures another server binary (e.g. one built from an
+# older commit) in place of bin/server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-DURATION=${BENCH_DURATION:-5s}
-WORKERS=${BENCH_WORKERS:-32}
+DURATION=${BENCH_DURATION:-3s}
+ROUNDS=${BENCH_ROUNDS:-3}
+CONNS=${BENCH_CONNECTIONS:-32}
 UNIQUE=${BENCH_UNIQUE:-10000}
+MIN_REQUESTS=${BENCH_MIN_REQUESTS:-100000}
 BENCHTIME=${BENCH_TIME:-1s}
+PROFILE_DIR=${BENCH_PROFILE:-}
+SERVER_BIN=${BENCH_SERVER:-$ROOT/bin/server}
 AUDIENCE=https://quickstarts/api
 
 die() { echo "bench: $*" >&2; exit 2; }
@@ -26,31 +55,50 @@ die() { echo "bench: $*" >&2; exit 2; }
 for bin in bin/server bin/client; do
   [[ -x $bin ]] || die "$bin is missing: run 'make build' first (or 'make bench', which builds)"
 done
-command -v curl >/dev/null || die "curl is needed to wait for the server to be ready"
+command -v curl >/dev/null || die "curl is needed (to wait for the servers and to mint tokens)"
+command -v go >/dev/null || die "go is needed to build the baseline server (internal/benchbase)"
+[[ $DURATION =~ ^[0-9]+[smh]?$ ]] || die "BENCH_DURATION=$DURATION: use wrk's form, e.g. 5s"
+for v in CONNS UNIQUE MIN_REQUESTS ROUNDS; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v=${!v}: a positive integer is needed"
+done
 
-# --- 1. Go benchmarks --------------------------------------------------------------------------------------------
-if [[ ${BENCH_SKIP_GO:-0} != 1 ]]; then
-  pkgs=()
-  for p in ./pkg/auth ./pkg/api; do [[ -d $p ]] && pkgs+=("$p"); done
-  if ((${#pkgs[@]})); then
-    echo "== go test -bench . -benchmem ${pkgs[*]} (benchtime $BENCHTIME)"
-    go test -run '^$' -bench . -benchmem -benchtime "$BENCHTIME" -timeout 10m "${pkgs[@]}"
+# --- 0. wrk ------------------------------------------------------------------------------------------------------
+if ! command -v wrk >/dev/null; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    echo "== wrk is missing: installing the Debian package (apt-get update; apt-get install -y wrk)"
+    timeout 300 apt-get update -qq || die "apt-get update failed; install wrk yourself"
+    DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq wrk >/dev/null ||
+      die "apt-get install wrk failed; install wrk yourself"
+  else
+    die "wrk is not installed. Install it (Debian/Ubuntu: sudo apt-get install wrk; macOS: brew install wrk) and rerun; as root on Debian this script installs it itself"
   fi
 fi
 
-# --- 2. tenant and server on loopback ---------------------------------------------------------------------------
+# --- 1. Go benchmarks --------------------------------------------------------------------------------------------
+if [[ ${BENCH_SKIP_GO:-0} != 1 ]]; then
+  echo "== go test -bench . -benchmem ./pkg/auth ./pkg/api (benchtime $BENCHTIME)"
+  # In the background under timeout, so a signal stops go test and its test binaries (timeout's process group).
+  timeout 900 go test -run '^$' -bench . -benchmem -benchtime "$BENCHTIME" -timeout 10m ./pkg/auth ./pkg/api &
+  GO_PID=$!
+  trap 'kill "$GO_PID" 2>/dev/null; exit 130' INT TERM
+  wait "$GO_PID"
+  trap - INT TERM
+fi
+
+# --- 2. servers on loopback --------------------------------------------------------------------------------------
 WORK=$(mktemp -d)
 PIDS=()
-LOAD_PID=
 cleanup() {
   local pid
-  [[ -n $LOAD_PID ]] && PIDS+=("$LOAD_PID")
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+echo "== building the baseline (internal/benchbase)"
+CGO_ENABLED=0 go build -trimpath -o "$WORK/benchbase" ./internal/benchbase
 
 # free_port prints a loopback TCP port nothing listens on (a connect attempt is refused).
 free_port() {
@@ -80,89 +128,175 @@ wait_for() {
 SERVER_CPU=() LOAD_CPU=()
 if (($(nproc) >= 2)) && command -v taskset >/dev/null; then
   SERVER_CPU=(taskset -c 0) LOAD_CPU=(taskset -c 1)
-  echo "== pinning: server on CPU 0, load generator on CPU 1"
+  echo "== pinning: servers on CPU 0, wrk on CPU 1"
 else
-  echo "== $(nproc) core(s) or no taskset: server and load generator share the CPU; ratios still compare"
+  echo "== $(nproc) core(s) or no taskset: servers and wrk share the CPU; ratios still compare"
 fi
 
 TENANT_PORT=$(free_port)
 TENANT=http://127.0.0.1:$TENANT_PORT/
-# Run from an empty directory so neither binary picks up a developer's .env.
-# The tenant is not pinned: it only works before the measured runs (minting), and may use every core for that.
+# Run from an empty directory so no binary picks up a developer's .env.
 (cd "$WORK" && exec "$ROOT/bin/client" tenant --addr "127.0.0.1:$TENANT_PORT" --issuer "$TENANT") \
   >"$WORK/tenant.log" 2>&1 &
 TENANT_PID=$!
 PIDS+=("$TENANT_PID")
+
+BASE_PORT=$(free_port)
+BASE=http://127.0.0.1:$BASE_PORT
+(cd "$WORK" && exec "${SERVER_CPU[@]}" "$WORK/benchbase" -addr "127.0.0.1:$BASE_PORT") >"$WORK/base.log" 2>&1 &
+BASE_PID=$!
+PIDS+=("$BASE_PID")
+
 wait_for "${TENANT}.well-known/openid-configuration" "the stand-in tenant" tenant "$TENANT_PID"
 
+PPROF_ENV=()
+if [[ -n $PROFILE_DIR ]]; then
+  mkdir -p "$PROFILE_DIR"
+  PPROF_PORT=$(free_port)
+  PPROF_ENV=(PPROF_ADDR="127.0.0.1:$PPROF_PORT")
+fi
 SERVER_PORT=$(free_port)
 API=http://127.0.0.1:$SERVER_PORT
+# The access log (one JSON line per request) goes to a file, as a deployment's would go to a collector.
 (cd "$WORK" && exec env ISSUER_URL="$TENANT" ALLOW_INSECURE_ISSUER=true AUTH0_AUDIENCE="$AUDIENCE" \
-  PORT="$SERVER_PORT" "${SERVER_CPU[@]}" "$ROOT/bin/server") >"$WORK/server.log" 2>&1 &
+  PORT="$SERVER_PORT" "${PPROF_ENV[@]}" "${SERVER_CPU[@]}" "$SERVER_BIN") >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 PIDS+=("$SERVER_PID")
 wait_for "$API/readyz" "the server" server "$SERVER_PID"
-echo "== tenant $TENANT, server $API (pid $SERVER_PID), $DURATION per run, rate 0, $WORKERS workers"
+wait_for "$BASE/api/public" "the baseline" base "$BASE_PID"
 
-# --- 3. load runs ------------------------------------------------------------------------------------------------
-# json_num FILE KEY prints the first numeric value of "KEY" in the indented JSON report.
-json_num() { sed -n "s/.*\"$2\": \([-0-9.e+]*\).*/\1/p" "$1" | head -n 1; }
+# --- 3. tokens ---------------------------------------------------------------------------------------------------
+# One curl, 8 requests in parallel over reused connections, one answer a line; the tenant signs each (RS256).
+mint() {
+  local n=$1 out=$2 i
+  {
+    echo 'request = "POST"'
+    echo 'header = "Content-Type: application/json"'
+    echo "data = \"{\\\"claims\\\":{\\\"aud\\\":\\\"$AUDIENCE\\\"}}\""
+    echo 'write-out = "\n"'
+    for ((i = 0; i < n; i++)); do echo "url = \"${TENANT}dev/mint\""; done
+  } >"$WORK/mint.curl"
+  # In the background with wait, so a signal to this script is handled at once, not after the minting; killing
+  # timeout stops curl too (timeout signals its whole process group).
+  timeout 300 curl --no-progress-meter --fail-with-body --parallel --parallel-max 8 -K "$WORK/mint.curl" \
+    >"$WORK/mint.raw" 2>"$WORK/mint.err" &
+  PIDS+=($!)
+  wait $! || true
+  sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p' "$WORK/mint.raw" >"$out"
+  local got distinct
+  got=$(wc -l <"$out")
+  distinct=$(sort -u "$out" | wc -l)
+  ((got == n && distinct == n)) || { cat "$WORK/mint.err" >&2; die "minted $got tokens, $distinct distinct, wanted $n"; }
+}
+echo "== minting $((UNIQUE * ROUNDS)) distinct tokens from the stand-in tenant ($UNIQUE for each round)"
+mint "$((UNIQUE * ROUNDS))" "$WORK/tokens.all"
+for ((r = 1; r <= ROUNDS; r++)); do
+  sed -n "$(((r - 1) * UNIQUE + 1)),$((r * UNIQUE))p" "$WORK/tokens.all" >"$WORK/tokens.$r"
+done
+mint 1 "$WORK/token.txt"
+TOKEN=$(cat "$WORK/token.txt")
+echo "== tenant $TENANT, baseline $BASE (pid $BASE_PID), server $SERVER_BIN at $API (pid $SERVER_PID); wrk -t1 -c$CONNS"
 
-# server_cpu_ticks prints the server's user+system CPU time so far, in clock ticks (/proc/PID/stat fields 14, 15).
-server_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
+# --- 4. load runs ------------------------------------------------------------------------------------------------
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+field() { sed -n "s/.*[ ]$2=\([^ ]*\).*/\1/p" "$1"; }
 
-# load NAME ARGS...: one run; its JSON report goes to $WORK/NAME.json, the server CPU ticks it cost to
-# $WORK/NAME.cpu, progress to the terminal.
-load() {
-  local name=$1; shift
-  echo "== load $name"
-  local code=0 before
-  # Minting (--unique-tokens) happens inside the client before its load starts, so this includes no server work
-  # but the JWKS fetches, which are negligible.
-  before=$(server_cpu_ticks)
-  # Only this tenant and audience: a developer's AUTH0_* variables must not redirect the token requests.
-  # In the background with wait, so a signal to this script is handled at once rather than after the run.
-  env -u AUTH0_DOMAIN -u AUTH0_CLIENT_ID -u AUTH0_CLIENT_SECRET -u API_URL ISSUER_URL="$TENANT" \
-    AUTH0_AUDIENCE="$AUDIENCE" timeout 600 "${LOAD_CPU[@]}" "$ROOT/bin/client" load --api "$API" \
-    --rate 0 --workers "$WORKERS" --duration "$DURATION" --format json "$@" >"$WORK/$name.json" &
-  LOAD_PID=$!
-  wait "$LOAD_PID" || code=$?
-  LOAD_PID=
-  echo $(($(server_cpu_ticks) - before)) >"$WORK/$name.cpu"
-  if ((code != 0)); then
-    cat "$WORK/$name.json" >&2 || true
-    die "load $name exited $code"
+# run NAME PID PROFILE_SECONDS WRK_ARGS...: one wrk run against the server whose pid is PID; wrk's summary line
+# goes to $WORK/NAME.out, the server CPU ticks it cost to $WORK/NAME.cpu. Ends early when the token script creates
+# $WORK/NAME.done (wrk stops on SIGINT and reports).
+run() {
+  local name=$1 pid=$2 psec=$3; shift 3
+  echo "== $name"
+  local before code=0 wpid ppid=
+  rm -f "$WORK/$name.done"
+  if [[ -n $PROFILE_DIR && $pid == "$SERVER_PID" && $psec -gt 0 ]]; then
+    curl -sS --max-time 120 -o "$PROFILE_DIR/$name.pprof" \
+      "http://127.0.0.1:$PPROF_PORT/debug/pprof/profile?seconds=$psec" &
+    ppid=$!
+    sleep 0.2
   fi
-  local ratio
-  ratio=$(json_num "$WORK/$name.json" success_ratio)
-  if [[ $ratio != 1 ]]; then
-    echo "bench: warning: load $name success ratio $ratio (status codes follow)" >&2
-    sed -n '/"status_codes"/,/}/p' "$WORK/$name.json" >&2
+  before=$(cpu_ticks "$pid")
+  timeout 600 "${LOAD_CPU[@]}" wrk -t1 -c"$CONNS" --timeout 5s "$@" >"$WORK/$name.wrk" 2>&1 &
+  wpid=$!
+  while kill -0 "$wpid" 2>/dev/null; do
+    if [[ -e $WORK/$name.done ]]; then kill -INT "$wpid" 2>/dev/null || true; break; fi
+    sleep 0.05
+  done
+  wait "$wpid" || code=$?
+  echo $(($(cpu_ticks "$pid") - before)) >"$WORK/$name.cpu"
+  [[ -n $ppid ]] && { wait "$ppid" || echo "bench: warning: no CPU profile for $name" >&2; }
+  grep '^wrk-result' "$WORK/$name.wrk" >"$WORK/$name.out" || { cat "$WORK/$name.wrk" >&2; die "wrk $name exited $code without a result"; }
+  local bad
+  bad=$(($(field "$WORK/$name.out" errors) + $(field "$WORK/$name.out" non2xx_or_3xx)))
+  if ((bad > 0)); then
+    echo "bench: warning: $name had $bad failed requests (socket errors or status >= 400):" >&2
+    cat "$WORK/$name.wrk" >&2
   fi
 }
 
-load public --path /api/public --no-token
-load private-reused --path /api/private
-# Each token exactly once (--requests), so every request is a cache miss and costs an RS256 verification; a second
-# pass over the pool would be served from the server's verified-token cache and flatter the figure.
-load private-unique --path /api/private --unique-tokens "$UNIQUE" --requests "$UNIQUE"
+DUR_S=${DURATION%s}
+[[ $DUR_S =~ ^[0-9]+$ ]] || DUR_S=5
+# Rounds interleave the runs, so each ratio compares runs made seconds apart, under the same machine load.
+for ((r = 1; r <= ROUNDS; r++)); do
+  run "bare.$r" "$BASE_PID" 0 -d "$DURATION" --latency -s scripts/wrk/report.lua "$BASE/api/public"
+  run "public.$r" "$SERVER_PID" "$DUR_S" -d "$DURATION" --latency -s scripts/wrk/report.lua "$API/api/public"
+  run "private-reused.$r" "$SERVER_PID" "$DUR_S" -d "$DURATION" --latency -s scripts/wrk/report.lua \
+    -H "Authorization: Bearer $TOKEN" "$API/api/private"
+  run "private-unique.$r" "$SERVER_PID" 2 -d 120s --latency -s scripts/wrk/tokens.lua "$API" -- \
+    "$WORK/tokens.$r" /api/private "$UNIQUE" "$WORK/private-unique.$r.done"
+done
+run memory "$SERVER_PID" 0 -d 300s --latency -s scripts/wrk/tokens.lua "$API" -- \
+  "$WORK/tokens.1" /api/private "$MIN_REQUESTS" "$WORK/memory.done"
+RSS_KB=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")
 
-# --- 4. results --------------------------------------------------------------------------------------------------
-RSS=$(awk '/^VmRSS:/ {print $2, $3}' "/proc/$SERVER_PID/status" 2>/dev/null || true)
-pub=$(json_num "$WORK/public.json" requests_per_second)
+# --- 5. results --------------------------------------------------------------------------------------------------
+rps() { field "$WORK/$1.out" rps; }
+cpu_us() { # server CPU microseconds per request of run $1
+  awk -v t="$(cat "$WORK/$1.cpu")" -v q="$(field "$WORK/$1.out" requests)" -v hz="$CLK_TCK" \
+    'BEGIN { printf "%.1f", (q > 0 ? t * 1e6 / hz / q : 0) }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
 echo
-# server us/req is the server's CPU time per request: unlike requests/s it does not depend on the load generator
-# keeping up, nor much on what else the machine runs.
-printf '%-16s %9s %12s %9s %9s %9s %10s %14s\n' run requests "requests/s" "p50 ms" "p99 ms" "success" "vs public" \
-  "server us/req"
-for name in public private-reused private-unique; do
-  f=$WORK/$name.json
-  rps=$(json_num "$f" requests_per_second)
-  awk -v n="$name" -v q="$(json_num "$f" requests)" -v r="$rps" -v p="$pub" -v p50="$(json_num "$f" p50)" \
-    -v p99="$(json_num "$f" p99)" -v s="$(json_num "$f" success_ratio)" -v t="$(cat "$WORK/$name.cpu")" -v hz="$CLK_TCK" \
-    'BEGIN { printf "%-16s %9d %12.0f %9.2f %9.2f %8.1f%% %9.2fx %14.1f\n", n, q, r, p50, p99, 100*s, (p > 0 ? r/p : 0),
-             (q > 0 ? t * 1e6 / hz / q : 0) }'
+printf '%-18s %9s %8s %11s %8s %8s %8s %10s\n' run requests seconds "requests/s" "p50 ms" "p99 ms" failed "CPU us/req"
+total=0
+names=()
+for ((r = 1; r <= ROUNDS; r++)); do names+=("bare.$r" "public.$r" "private-reused.$r" "private-unique.$r"); done
+names+=(memory)
+for name in "${names[@]}"; do
+  f=$WORK/$name.out
+  q=$(field "$f" requests)
+  [[ $name != bare.* ]] && total=$((total + q))
+  printf '%-18s %9d %8.2f %11.0f %8.2f %8.2f %8d %10s\n' "$name" "$q" "$(field "$f" seconds)" "$(field "$f" rps)" \
+    "$(field "$f" p50_ms)" "$(field "$f" p99_ms)" "$(($(field "$f" errors) + $(field "$f" non2xx_or_3xx)))" "$(cpu_us "$name")"
+done
+echo "(server requests in all runs: $total, $((UNIQUE * ROUNDS)) distinct tokens among them; servers on CPU" \
+  "${SERVER_CPU[2]:-any}, wrk on CPU ${LOAD_CPU[2]:-any}; load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg))"
+
+echo
+printf '%-6s %14s %16s %16s   %s\n' round "public/bare" "reused/public" "unique/public" "(by server CPU per request: public/bare, reused/public, unique/public)"
+for ((r = 1; r <= ROUNDS; r++)); do
+  a=$(ratio "$(rps "public.$r")" "$(rps "bare.$r")")
+  b=$(ratio "$(rps "private-reused.$r")" "$(rps "public.$r")")
+  c=$(ratio "$(rps "private-unique.$r")" "$(rps "public.$r")")
+  echo "$a" >>"$WORK/r1"; echo "$b" >>"$WORK/r2"; echo "$c" >>"$WORK/r3"
+  printf '%-6s %13sx %15sx %15sx   (%sx, %sx, %sx)\n' "$r" "$a" "$b" "$c" \
+    "$(ratio "$(cpu_us "bare.$r")" "$(cpu_us "public.$r")")" "$(ratio "$(cpu_us "public.$r")" "$(cpu_us "private-reused.$r")")" \
+    "$(ratio "$(cpu_us "public.$r")" "$(cpu_us "private-unique.$r")")"
 done
 echo
-echo "server resident memory after the runs (VmRSS): ${RSS:-unknown}"
+verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN { ok = (op == ">=" ? v >= t : v < t); exit !ok }' && echo pass || echo FAIL; }
+r1=$(median <"$WORK/r1") r2=$(median <"$WORK/r2") r3=$(median <"$WORK/r3")
+rss=$(awk -v k="$RSS_KB" 'BEGIN { printf "%.1f", k / 1024 }')
+printf '%-40s %9s  %-8s %s\n' "target (median of $ROUNDS rounds)" value goal result
+printf '%-40s %9s  %-8s %s\n' "public / bare Gin" "${r1}x" ">= 0.75" "$(verdict "$r1" 0.75 '>=')"
+printf '%-40s %9s  %-8s %s\n' "private reused token / public" "${r2}x" ">= 0.90" "$(verdict "$r2" 0.90 '>=')"
+printf '%-40s %9s  %-8s %s\n' "private every token new / public" "${r3}x" ">= 0.40" "$(verdict "$r3" 0.40 '>=')"
+printf '%-40s %9s  %-8s %s\n' "server VmRSS after $total requests" "$rss MiB" "< 64" "$(verdict "$rss" 64 '<')"
+if [[ -n $PROFILE_DIR ]]; then
+  echo
+  echo "CPU profiles in $PROFILE_DIR: go tool pprof -top bin/server $PROFILE_DIR/public.1.pprof"
+fi

@@ -16,9 +16,11 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tokencheck/tokencheck/internal/jsonlog"
 	"github.com/tokencheck/tokencheck/pkg/apiserver"
 	"github.com/tokencheck/tokencheck/pkg/serverconfig"
 )
@@ -51,12 +53,39 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintf(stderr, "server: %v\n", err)
 		return exitUsage
 	}
-	logger := slog.New(slog.NewJSONHandler(stdout, nil))
+	logOut := stdout
+	if interval := logFlushInterval(cfg); interval > 0 {
+		buffered := newLogBuffer(stdout, interval)
+		defer func() { _ = buffered.Close() }() // before the exit code is returned, so no line is lost
+		logOut = buffered
+	}
+	// jsonlog writes what slog.NewJSONHandler(logOut, nil) would, byte for byte, in about half the time per line.
+	logger := slog.New(jsonlog.NewHandler(logOut))
+	if addr := getenv(envPprofAddr); addr != "" {
+		pctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		if err := startPprof(pctx, addr, logger); err != nil {
+			fmt.Fprintf(stderr, "server: %v\n", err)
+			return exitUsage
+		}
+	}
 	if err := apiserver.Run(ctx, cfg, apiserver.WithLogger(logger)); err != nil {
 		logger.Error("server failed", slog.String("error", err.Error()))
 		return exitFailed
 	}
 	return exitOK
+}
+
+// logFlushInterval is how long log lines may wait in the stdout buffer; 0 means unbuffered.
+func logFlushInterval(cfg *serverconfig.Config) time.Duration {
+	switch d := cfg.LogFlushInterval; {
+	case d < 0:
+		return 0
+	case d == 0:
+		return serverconfig.DefaultLogFlushInterval
+	default:
+		return d
+	}
 }
 
 // healthcheck lets a distroless container probe the server without curl.

@@ -45,21 +45,52 @@ func mustJSON(v any) []byte {
 	return b
 }
 
+// contentTypeJSONValue is the Content-Type header value shared by every pre-encoded answer. Its capacity is its
+// length, so a later Header.Add copies it instead of writing into it; nothing writes header values in place.
+var contentTypeJSONValue = []string{contentTypeJSON}
+
 // jsonBody answers 200 with a body encoded once at start-up, so the hot path does no encoding.
 func jsonBody(body []byte) gin.HandlerFunc {
-	return func(c *gin.Context) { c.Data(http.StatusOK, contentTypeJSON, body) }
+	return func(c *gin.Context) { writeJSON(c, http.StatusOK, body) }
 }
 
-func healthz(c *gin.Context) { c.Data(http.StatusOK, contentTypeJSON, healthyBody) }
+// writeJSON answers as c.Data(status, contentTypeJSON, body) does, Content-Type only if none is set yet and the
+// write error recorded on c, without c.Data's two allocations per answer (the render value and the header slice).
+func writeJSON(c *gin.Context, status int, body []byte) {
+	c.Status(status)
+	h := c.Writer.Header()
+	if len(h["Content-Type"]) == 0 {
+		h["Content-Type"] = contentTypeJSONValue
+	}
+	if !bodyAllowedForStatus(status) {
+		c.Writer.WriteHeaderNow()
+		return
+	}
+	if _, err := c.Writer.Write(body); err != nil {
+		_ = c.Error(err)
+		c.Abort()
+	}
+}
+
+// bodyAllowedForStatus is gin's rule (and net/http's): no body for 1xx, 204 and 304.
+func bodyAllowedForStatus(status int) bool {
+	switch {
+	case status >= 100 && status <= 199, status == http.StatusNoContent, status == http.StatusNotModified:
+		return false
+	}
+	return true
+}
+
+func healthz(c *gin.Context) { writeJSON(c, http.StatusOK, healthyBody) }
 
 // readyz reports 503 until a key set is loaded, so orchestrators hold traffic that could only get 503s.
 func readyz(ready func() bool) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if ready() {
-			c.Data(http.StatusOK, contentTypeJSON, readyBody)
+			writeJSON(c, http.StatusOK, readyBody)
 			return
 		}
 		c.Header("Retry-After", auth.RetryAfter)
-		c.Data(http.StatusServiceUnavailable, contentTypeJSON, notReadyBody)
+		writeJSON(c, http.StatusServiceUnavailable, notReadyBody)
 	}
 }

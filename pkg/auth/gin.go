@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -10,30 +11,52 @@ import (
 )
 
 // This file is the only one in the package that knows Gin. Data goes one way: Middleware puts an outcome record in
-// the request context before go-jwt-middleware's CheckJWT, the error handler fills it from r.Context(), and the
-// success handler only hands the request carrying the claims (under jwtmiddleware.ContextKey{}) back to Gin.
+// the request context before go-jwt-middleware's CheckJWT, the validate function stores the verified claims in it,
+// and the error handler records any rejection in it from r.Context().
+//
+// The outcome is also where the claims live afterwards: it answers jwtmiddleware.ContextKey{}, the key
+// go-jwt-middleware stores claims under, so ClaimsFromContext and plain net/http code find them where they always
+// did. This spares a copy of every authenticated request: on success go-jwt-middleware's CheckJWT calls
+// r.Clone (a deep copy of the URL and every header) only to add that key to the context, so the validate function
+// reports a verified token to it as errAccepted, which the error handler recognises and does not record.
+// Extraction, the OPTIONS exemption and the missing-token check are still go-jwt-middleware's.
 
 // outcomeKey is the request-context key of the per-request *outcome.
 type outcomeKey struct{}
 
-// outcome is what one request's authentication came to: the rejection (nil once passed) and who answered it. It
-// is itself the request's context (the parent plus itself under outcomeKey), which saves an allocation per request.
+// errAccepted is how the validate function tells go-jwt-middleware's CheckJWT that a token passed without letting
+// it clone the request; the claims are already in the outcome. It never leaves this file.
+var errAccepted = errors.New("auth: token accepted (internal signal, not an error)")
+
+// outcome is what one request's authentication came to: the verified claims, the rejection (nil once passed) and
+// who answered it. It is itself the request's context (the parent plus itself under outcomeKey and the claims under
+// jwtmiddleware.ContextKey{}), which saves an allocation per request.
 type outcome struct {
 	context.Context
-	v   *Validator
-	c   *gin.Context
-	err error
+	v      *Validator
+	c      *gin.Context
+	claims *Claims
+	err    error
 }
 
-// Value answers outcomeKey with the outcome itself and everything else from the parent context.
+// Value answers outcomeKey with the outcome itself, jwtmiddleware.ContextKey{} with the verified claims (once there
+// are any) and everything else from the parent context.
 func (o *outcome) Value(key any) any {
-	if key == (outcomeKey{}) {
+	switch key {
+	case outcomeKey{}:
 		return o
+	case jwtmiddleware.ContextKey{}:
+		if o.claims != nil {
+			return o.claims
+		}
 	}
 	return o.Context.Value(key)
 }
 
 func outcomeOf(ctx context.Context) *outcome {
+	if o, ok := ctx.(*outcome); ok {
+		return o
+	}
 	o, _ := ctx.Value(outcomeKey{}).(*outcome)
 	return o
 }
@@ -43,13 +66,26 @@ func outcomeOf(ctx context.Context) *outcome {
 // RFC 6750 and aborts. OPTIONS requests pass unauthenticated so CORS preflights work.
 func (v *Validator) Middleware() gin.HandlerFunc {
 	mw := jwtmiddleware.New(
-		func(ctx context.Context, token string) (any, error) { return v.Validate(ctx, token) },
+		func(ctx context.Context, token string) (any, error) {
+			claims, err := v.Validate(ctx, token)
+			if err != nil {
+				return nil, err
+			}
+			if o := outcomeOf(ctx); o != nil {
+				o.claims = claims
+				return nil, errAccepted
+			}
+			return claims, nil
+		},
 		jwtmiddleware.WithErrorHandler(recordError),
 		jwtmiddleware.WithTokenExtractor(extractToken),
 		jwtmiddleware.WithValidateOnOptions(false),
 	)
+	// Reached for requests CheckJWT lets through unvalidated (OPTIONS); r is then the request it was given.
 	check := mw.CheckJWT(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-		outcomeOf(r.Context()).c.Request = r
+		if o := outcomeOf(r.Context()); o != nil {
+			o.c.Request = r
+		}
 	}))
 	return func(c *gin.Context) {
 		o := &outcome{Context: c.Request.Context(), v: v, c: c}
@@ -65,7 +101,7 @@ func (v *Validator) Middleware() gin.HandlerFunc {
 
 // recordError is go-jwt-middleware's error handler: it only records the failure; Middleware answers it.
 func recordError(_ http.ResponseWriter, r *http.Request, err error) {
-	if o := outcomeOf(r.Context()); o != nil {
+	if o := outcomeOf(r.Context()); o != nil && !errors.Is(err, errAccepted) {
 		o.err = err
 	}
 }
@@ -124,10 +160,19 @@ func ClaimsFrom(c *gin.Context) (*Claims, bool) { return ClaimsFromContext(c.Req
 // LogAttrs describes this request's authentication for the access log: sub, kid and failure reason, whichever
 // are known. It never includes the token.
 func LogAttrs(c *gin.Context) []slog.Attr {
+	if outcomeOf(c.Request.Context()) == nil {
+		return nil
+	}
+	return AppendLogAttrs(make([]slog.Attr, 0, 3), c)
+}
+
+// AppendLogAttrs appends LogAttrs(c) to dst and returns the extended slice, so an access log can collect every
+// attribute of a line in one buffer of its own.
+func AppendLogAttrs(dst []slog.Attr, c *gin.Context) []slog.Attr {
 	ctx := c.Request.Context()
 	o := outcomeOf(ctx)
 	if o == nil {
-		return nil
+		return dst
 	}
 	var sub, kid string
 	var reason Reason
@@ -140,15 +185,14 @@ func LogAttrs(c *gin.Context) []slog.Attr {
 			sub, kid = ve.Subject, ve.KID
 		}
 	}
-	attrs := make([]slog.Attr, 0, 3)
 	if sub != "" {
-		attrs = append(attrs, slog.String("sub", sub))
+		dst = append(dst, slog.String("sub", sub))
 	}
 	if kid != "" {
-		attrs = append(attrs, slog.String("kid", kid))
+		dst = append(dst, slog.String("kid", kid))
 	}
 	if reason != "" {
-		attrs = append(attrs, slog.String("reason", string(reason)))
+		dst = append(dst, slog.String("reason", string(reason)))
 	}
-	return attrs
+	return dst
 }

@@ -21,6 +21,10 @@ const (
 	// DefaultMaxConnections bounds concurrent client connections, so a connection flood exhausts neither file
 	// descriptors nor memory; well above what one instance serves at its measured rate.
 	DefaultMaxConnections = 4096
+	// DefaultLogFlushInterval is how long the server binary may hold log lines before writing them to stdout in one
+	// write: one system call per batch rather than per request, at the price of up to this much delay (and loss, if
+	// the process is killed outright).
+	DefaultLogFlushInterval = 100 * time.Millisecond
 )
 
 // Config is the validated server configuration; every field is ready to use as is.
@@ -47,4 +51,8 @@ type Config struct {
 	TokenCacheSize int
 	// MaxConnections bounds concurrent client connections (MAX_CONNECTIONS); 0 means DefaultMaxConnections.
 	MaxConnections int
+	// LogFlushInterval is the longest a log line waits in the server binary's stdout buffer (LOG_FLUSH_INTERVAL):
+	// 0 means DefaultLogFlushInterval, a negative value (LOG_FLUSH_INTERVAL=0) writes every line at once. Run and
+	// NewHandler do not use it: they log to whatever logger they are given.
+	LogFlushInterval time.Duration
 }

@@ -29,6 +29,7 @@ const (
 	EnvJWKSRefreshInterval = "JWKS_REFRESH_INTERVAL"
 	EnvTokenCacheSize      = "TOKEN_CACHE_SIZE" //nolint:gosec // a variable name, not a credential
 	EnvMaxConnections      = "MAX_CONNECTIONS"
+	EnvLogFlushInterval    = "LOG_FLUSH_INTERVAL"
 )
 
 // setting describes one variable: its flag is the lower-kebab of its name, aliases match the client's flags.
@@ -53,6 +54,8 @@ var settings = []setting{
 	{env: EnvTokenCacheSize, usage: "verified-token cache `entries`; 0 disables (default " + strconv.Itoa(DefaultTokenCacheSize) + ")"},
 	{env: EnvMaxConnections, usage: "most concurrent client `connections`; further ones wait to be accepted (default " +
 		strconv.Itoa(DefaultMaxConnections) + ")"},
+	{env: EnvLogFlushInterval, usage: "longest a JSON log line waits in the output buffer, a `duration`; 0 writes each line at once " +
+		"(default " + DefaultLogFlushInterval.String() + ")"},
 }
 
 // shortDuration prints a default as people write it: 10m rather than 10m0s.

@@ -18,6 +18,7 @@ const (
 	minJWKSRefresh        = time.Second
 	maxTokenCacheSize     = 10_000_000
 	maxMaxConnections     = 1_000_000
+	maxLogFlushInterval   = 10 * time.Second
 	maxEchoedValueLength  = 80
 	exampleAudience       = "https://quickstarts/api"
 	exampleAuth0Domain    = "example.us.auth0.com"
@@ -114,6 +115,16 @@ func validate(values map[string]raw) (*Config, []Problem) {
 			c.addf(EnvMaxConnections, "%s is not a connection limit; use a whole number from 1 to %d, e.g. %d", quote(v), maxMaxConnections, DefaultMaxConnections)
 		}
 		cfg.MaxConnections = n
+	}
+	if v := c.get(EnvLogFlushInterval); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > maxLogFlushInterval {
+			c.addf(EnvLogFlushInterval, "%s is not a duration between 0s (unbuffered) and %s; use e.g. 100ms", quote(v), maxLogFlushInterval)
+		}
+		cfg.LogFlushInterval = d
+		if d == 0 {
+			cfg.LogFlushInterval = -1 // unbuffered; the zero value means the default
+		}
 	}
 	return cfg, c.problems
 }
