@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		logOut = buffered
 	}
 	// jsonlog writes what slog.NewJSONHandler(logOut, nil) would, byte for byte, in about half the time per line.
-	logger := slog.New(jsonlog.NewHandler(logOut))
+	logger := slog.New(jsonlog.NewHandlerLevel(logOut, cfg.LogLevel))
 	if addr := getenv(envPprofAddr); addr != "" {
 		pctx, cancel := context.WithCancel(ctx)
 		defer cancel()

@@ -27,23 +27,9 @@ import (
 	"github.com/tokencheck/tokencheck/pkg/serverconfig"
 )
 
-// serverVariables are every variable the server reads. serverconfig exports the names one constant each but no
-// list, so the list is written here from those constants; README's table of the server's variables is checked
-// against it below, so a variable added to the server without updating this list (or the README) fails.
-var serverVariables = []string{
-	serverconfig.EnvPort,
-	serverconfig.EnvAuth0Domain,
-	serverconfig.EnvIssuerURL,
-	serverconfig.EnvAuth0Audience,
-	serverconfig.EnvJWKSURL,
-	serverconfig.EnvAllowInsecureIssuer,
-	serverconfig.EnvCORSAllowedOrigins,
-	serverconfig.EnvClockSkew,
-	serverconfig.EnvRequiredScope,
-	serverconfig.EnvJWKSRefreshInterval,
-	serverconfig.EnvTokenCacheSize,
-	serverconfig.EnvMaxConnections,
-}
+// serverVariables are every variable the server reads; README's table of them is checked against it below, so a
+// variable added to the server without a README row fails.
+var serverVariables = serverconfig.Variables()
 
 // clientVariables are the variables `client` reads (README "Tokens and calls", docs/cli.md), besides the
 // downward-API and cache ones the Job sets for itself.

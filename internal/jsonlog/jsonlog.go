@@ -40,12 +40,15 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 }
 
 // NewHandler writes JSON lines to w at level Info and above, as slog.NewJSONHandler(w, nil) does.
-func NewHandler(w io.Writer) *Handler {
+func NewHandler(w io.Writer) *Handler { return NewHandlerLevel(w, slog.LevelInfo) }
+
+// NewHandlerLevel writes JSON lines to w at level and above, as slog.NewJSONHandler with that Level does.
+func NewHandlerLevel(w io.Writer, level slog.Leveler) *Handler {
 	lw := &lockedWriter{w: w}
-	return &Handler{w: lw, inner: slog.NewJSONHandler(lw, nil)}
+	return &Handler{w: lw, inner: slog.NewJSONHandler(lw, &slog.HandlerOptions{Level: level})}
 }
 
-// Enabled is slog.JSONHandler's: Info and above.
+// Enabled is slog.JSONHandler's: the handler's level and above.
 func (h *Handler) Enabled(ctx context.Context, level slog.Level) bool {
 	return h.inner.Enabled(ctx, level)
 }

@@ -39,10 +39,7 @@ func observe(logger *slog.Logger, m *metrics) gin.HandlerFunc {
 		method := methodLabel(c.Request.Method)
 		m.observe(route, method, status, elapsed)
 
-		level := slog.LevelInfo
-		if status >= 500 {
-			level = slog.LevelError
-		}
+		level := accessLevel(route, status)
 		ctx := c.Request.Context()
 		if !h.Enabled(ctx, level) {
 			return
@@ -67,4 +64,20 @@ func observe(logger *slog.Logger, m *metrics) gin.HandlerFunc {
 		r.AddAttrs(attrs...)
 		_ = h.Handle(ctx, r)
 	}
+}
+
+// probeRoutes are polled by orchestrators and scrapers every few seconds: their lines would bury the requests
+// people read logs for, so they are logged at debug (LOG_LEVEL=debug shows them), a 503 from /readyz included,
+// which only says the key set is not loaded yet (that failure is logged on its own).
+var probeRoutes = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
+
+// accessLevel is the level of a request's access line.
+func accessLevel(route string, status int) slog.Level {
+	switch {
+	case probeRoutes[route]:
+		return slog.LevelDebug
+	case status >= 500:
+		return slog.LevelError
+	}
+	return slog.LevelInfo
 }

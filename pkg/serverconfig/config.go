@@ -3,6 +3,7 @@
 package serverconfig
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/tokencheck/tokencheck/pkg/api"
@@ -55,4 +56,6 @@ type Config struct {
 	// 0 means DefaultLogFlushInterval, a negative value (LOG_FLUSH_INTERVAL=0) writes every line at once. Run and
 	// NewHandler do not use it: they log to whatever logger they are given.
 	LogFlushInterval time.Duration
+	// LogLevel is the least level the server binary logs (LOG_LEVEL); the zero value is Info.
+	LogLevel slog.Level
 }

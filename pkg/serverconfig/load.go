@@ -30,6 +30,7 @@ const (
 	EnvTokenCacheSize      = "TOKEN_CACHE_SIZE" //nolint:gosec // a variable name, not a credential
 	EnvMaxConnections      = "MAX_CONNECTIONS"
 	EnvLogFlushInterval    = "LOG_FLUSH_INTERVAL"
+	EnvLogLevel            = "LOG_LEVEL"
 )
 
 // setting describes one variable: its flag is the lower-kebab of its name, aliases match the client's flags.
@@ -56,6 +57,18 @@ var settings = []setting{
 		strconv.Itoa(DefaultMaxConnections) + ")"},
 	{env: EnvLogFlushInterval, usage: "longest a JSON log line waits in the output buffer, a `duration`; 0 writes each line at once " +
 		"(default " + DefaultLogFlushInterval.String() + ")"},
+	{env: EnvLogLevel, usage: "least `level` logged: debug, info, warn or error (default info; health and metrics " +
+		"probes are access-logged at debug)"},
+}
+
+// Variables are the names of every environment variable the server reads, in the order --help lists them, for
+// checks that other files (manifests, docs) name only real ones.
+func Variables() []string {
+	out := make([]string, 0, len(settings))
+	for _, st := range settings {
+		out = append(out, st.env)
+	}
+	return out
 }
 
 // shortDuration prints a default as people write it: 10m rather than 10m0s.

@@ -3,6 +3,7 @@ package serverconfig
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -125,6 +126,13 @@ func validate(values map[string]raw) (*Config, []Problem) {
 		if d == 0 {
 			cfg.LogFlushInterval = -1 // unbuffered; the zero value means the default
 		}
+	}
+	if v := c.get(EnvLogLevel); v != "" {
+		var level slog.Level
+		if err := level.UnmarshalText([]byte(v)); err != nil || strings.ContainsAny(v, "+-") {
+			c.addf(EnvLogLevel, "%s is not a log level; use debug, info, warn or error", quote(v))
+		}
+		cfg.LogLevel = level
 	}
 	return cfg, c.problems
 }
