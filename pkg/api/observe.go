@@ -12,8 +12,8 @@ import (
 const (
 	unmatchedRoute = "unmatched"
 	maxLoggedPath  = 256
-	// maxAccessAttrs is the most attributes an access log line has: eight of ours, three of pkg/auth's.
-	maxAccessAttrs = 11
+	// maxAccessAttrs is the most attributes an access log line has: eight of ours, five of pkg/auth's.
+	maxAccessAttrs = 13
 )
 
 // observe records each request in the metrics and the access log once it has been answered. It logs the path

@@ -79,7 +79,10 @@ type ValidationError struct {
 	Reason  Reason
 	KID     string
 	Subject string
-	Err     error
+	// Got is the claim a bad_issuer or bad_audience token carried (iss, or aud comma-joined; unverified,
+	// truncated), so the log shows the setup mistake beside what the API expects.
+	Got string
+	Err error
 }
 
 // Error includes the reason's description and the underlying cause; it never includes the token.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	jwtmiddleware "github.com/auth0/go-jwt-middleware/v2"
 	"github.com/gin-gonic/gin"
@@ -193,6 +194,17 @@ func AppendLogAttrs(dst []slog.Attr, c *gin.Context) []slog.Attr {
 	}
 	if reason != "" {
 		dst = append(dst, slog.String("reason", string(reason)))
+	}
+	if ve := asValidationError(o.err); ve != nil {
+		// The classic setup mistake (an issuer without its trailing slash, the wrong API identifier) is plain
+		// only with both values side by side; claims are never secret, the token is never logged.
+		switch ve.Reason {
+		case ReasonBadIssuer:
+			dst = append(dst, slog.String("token_iss", ve.Got), slog.String("expected_iss", o.v.cfg.Issuer))
+		case ReasonBadAudience:
+			dst = append(dst, slog.String("token_aud", ve.Got),
+				slog.String("expected_aud", strings.Join(o.v.cfg.Audiences, ",")))
+		}
 	}
 	return dst
 }

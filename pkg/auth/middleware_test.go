@@ -176,6 +176,8 @@ func TestLogAttrsAndMetrics(t *testing.T) {
 	good := iss.Token(t, nil)
 	expired := iss.Token(t, func(c map[string]any) { c["exp"] = time.Now().Add(-time.Hour).Unix() })
 	noScope := iss.Token(t, func(c map[string]any) { c["scope"] = "write:messages" })
+	otherIss := iss.Token(t, func(c map[string]any) { c["iss"] = strings.TrimSuffix(iss.URL, "/") })
+	otherAud := iss.Token(t, func(c map[string]any) { c["aud"] = []string{"https://other/api", "https://third/api"} })
 	tests := []struct {
 		name   string
 		method string
@@ -183,6 +185,11 @@ func TestLogAttrsAndMetrics(t *testing.T) {
 		status int
 		want   []string
 	}{
+		// A setup mistake shows both sides: what the token carried and what the API expects.
+		{"issuer", "GET", "Bearer " + otherIss, 401, []string{`"reason":"bad_issuer"`,
+			`"token_iss":"` + strings.TrimSuffix(iss.URL, "/") + `"`, `"expected_iss":"` + iss.URL + `"`}},
+		{"audience", "GET", "Bearer " + otherAud, 401, []string{`"reason":"bad_audience"`,
+			`"token_aud":"https://other/api,https://third/api"`, `"expected_aud":"`}},
 		{"ok", "GET", "Bearer " + good, 204, []string{`"sub":"test-client@clients"`, `"kid":"key-1"`}},
 		{"expired", "GET", "Bearer " + expired, 401, []string{`"reason":"expired"`, `"kid":"key-1"`, `"sub":"test-client@clients"`}},
 		{"no token", "GET", "", 401, []string{`"reason":"no_token"`}},
@@ -209,7 +216,7 @@ func TestLogAttrsAndMetrics(t *testing.T) {
 					t.Errorf("log %s lacks %s", out, w)
 				}
 			}
-			for _, tok := range []string{good, expired, noScope} {
+			for _, tok := range []string{good, expired, noScope, otherIss, otherAud} {
 				if strings.Contains(out, tok) || strings.Contains(out, strings.Split(tok, ".")[2]) {
 					t.Fatal("a token reached the log")
 				}

@@ -284,6 +284,12 @@ func (v *Validator) verify(ctx context.Context, token string) (*Claims, *rsa.Pub
 	})
 	if err != nil {
 		ve := &ValidationError{Reason: classify(tok, claims, err), KID: truncate(kid), Subject: truncate(claims.Subject), Err: err}
+		switch ve.Reason {
+		case ReasonBadIssuer:
+			ve.Got = truncate(claims.Issuer)
+		case ReasonBadAudience:
+			ve.Got = truncate(strings.Join(claims.Audience, ","))
+		}
 		if ve.KID == "" && tok != nil {
 			s, _ := tok.Header["kid"].(string)
 			ve.KID = truncate(s)
