@@ -32,7 +32,7 @@ func TestRunExitCodes(t *testing.T) {
 			2, []string{"PORT (--port)", "CLOCK_SKEW (--clock-skew)", "2 problems"}},
 		{"http issuer", nil, map[string]string{"ISSUER_URL": "http://localhost:4000/", "AUTH0_AUDIENCE": "api"}, 2, []string{"ALLOW_INSECURE_ISSUER=true"}},
 		{"unknown flag", []string{"--bogus"}, nil, 2, []string{"bogus"}},
-		{"help", []string{"--help"}, nil, 0, []string{"AUTH0_AUDIENCE"}},
+		{"help", []string{"--help"}, nil, 0, []string{"AUTH0_AUDIENCE", "\n  --port port\n", "\n  --log-level level\n"}},
 		{"healthcheck help", []string{"healthcheck", "-h"}, nil, 0, []string{"-url"}},
 		{"healthcheck bad flag", []string{"healthcheck", "--nope"}, nil, 2, nil},
 		{"healthcheck stray arg", []string{"healthcheck", "x"}, nil, 2, []string{"unexpected argument"}},

@@ -201,8 +201,8 @@ func Run(ctx context.Context, cfg *serverconfig.Config, opts ...Option) error {
 		slog.Bool("allow_insecure_issuer", cfg.AllowInsecureIssuer),
 		slog.Any("cors_allowed_origins", cfg.CORSAllowedOrigins),
 		slog.String("required_scope", cfg.RequiredScope),
-		slog.Duration("clock_skew", cfg.ClockSkew),
-		slog.Duration("jwks_refresh_interval", cfg.JWKSRefreshInterval),
+		slog.String("clock_skew", cfg.ClockSkew.String()),
+		slog.String("jwks_refresh_interval", cfg.JWKSRefreshInterval.String()),
 		slog.Int("token_cache_size", cfg.TokenCacheSize),
 		slog.Int("max_connections", maxConns),
 	)
@@ -236,7 +236,7 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, logger *slog.
 	case <-ctx.Done():
 	}
 
-	logger.Info("shutting down: no new connections, waiting for in-flight requests", slog.Duration("timeout", timeout))
+	logger.Info("shutting down: no new connections, waiting for in-flight requests", slog.String("timeout", timeout.String()))
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {

@@ -139,7 +139,7 @@ func (v *Validator) load(ctx context.Context) {
 			}
 		} else {
 			v.log.Warn("signing keys not loaded; will retry", "issuer", v.cfg.Issuer, "attempt", attempt,
-				"retry_in", backoff, "error", err)
+				"retry_in", backoff.String(), "error", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -71,6 +71,22 @@ func Variables() []string {
 	return out
 }
 
+// writeUsage lists the flags as users type them, with two dashes (the flag package prints one, though it takes
+// both), each with its variable.
+func writeUsage(w io.Writer, set *flag.FlagSet) {
+	var b strings.Builder
+	b.WriteString("Usage: server [flags]   (every flag is also an environment variable, shown in brackets)\n")
+	set.VisitAll(func(f *flag.Flag) {
+		typ, usage := flag.UnquoteUsage(f)
+		b.WriteString("  --" + f.Name)
+		if typ != "" {
+			b.WriteString(" " + typ)
+		}
+		b.WriteString("\n    \t" + strings.ReplaceAll(usage, "\n", "\n    \t") + "\n")
+	})
+	_, _ = io.WriteString(w, b.String())
+}
+
 // shortDuration prints a default as people write it: 10m rather than 10m0s.
 func shortDuration(d time.Duration) string {
 	s := d.String()
@@ -168,6 +184,7 @@ func Load(args []string, opts ...Option) (*Config, error) {
 			set.Var(rawFlag{value: v, isBool: s.isBool}, a, "same as --"+name)
 		}
 	}
+	set.Usage = func() { writeUsage(l.out, set) }
 	if err := set.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, ErrHelp

@@ -202,7 +202,7 @@ func (t *Tenant) logRequests(next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r)
 		t.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))
+			slog.Int("status", rec.status), slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000))
 	})
 }
 
