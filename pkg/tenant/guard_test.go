@@ -19,7 +19,8 @@ import (
 	"time"
 )
 
-// doHost is fixture.do with the Host header (and so the authority the tenant sees) set to host.
+// doHost sends a request with the Host header (and so the authority the tenant sees) set to host, "" for the
+// server's own, and returns the response with its body read.
 func (f *fixture) doHost(method, path, host, contentType, body string, header http.Header) (*http.Response, []byte) {
 	f.t.Helper()
 	req, err := http.NewRequestWithContext(context.Background(), method, f.srv.URL+path, strings.NewReader(body))

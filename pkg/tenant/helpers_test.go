@@ -1,14 +1,11 @@
 package tenant
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -60,26 +57,7 @@ func start(t *testing.T, cfg *Config, opts Options) *fixture {
 // do sends a request and returns the response with its body read.
 func (f *fixture) do(method, path, contentType, body string, header http.Header) (*http.Response, []byte) {
 	f.t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), method, f.srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := f.srv.Client().Do(req)
-	if err != nil {
-		f.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return resp, b
+	return f.doHost(method, path, "", contentType, body, header)
 }
 
 func (f *fixture) postForm(path string, v url.Values) (*http.Response, map[string]any) {
