@@ -180,9 +180,10 @@ func AppendLogAttrs(dst []slog.Attr, c *gin.Context) []slog.Attr {
 	if claims, ok := ClaimsFromContext(ctx); ok {
 		sub, kid = truncate(claims.Subject), claims.KeyID()
 	}
+	var ve *ValidationError
 	if o.err != nil {
 		reason = reasonOf(o.err)
-		if ve := asValidationError(o.err); ve != nil {
+		if ve = asValidationError(o.err); ve != nil {
 			sub, kid = ve.Subject, ve.KID
 		}
 	}
@@ -195,7 +196,7 @@ func AppendLogAttrs(dst []slog.Attr, c *gin.Context) []slog.Attr {
 	if reason != "" {
 		dst = append(dst, slog.String("reason", string(reason)))
 	}
-	if ve := asValidationError(o.err); ve != nil {
+	if ve != nil {
 		// The classic setup mistake (an issuer without its trailing slash, the wrong API identifier) is plain
 		// only with both values side by side; claims are never secret, the token is never logged.
 		switch ve.Reason {

@@ -42,11 +42,11 @@ func (s Summary) SeverityLine() string {
 	return "failures: " + strings.Join(parts, ", ")
 }
 
-// AtLeast counts the failures of severity min or more serious, what --fail-on gates on.
-func (s Summary) AtLeast(min Severity) int {
+// AtLeast counts the failures of severity least or more serious, what --fail-on gates on.
+func (s Summary) AtLeast(least Severity) int {
 	n := 0
 	for sev, c := range s.BySeverity {
-		if sev >= min {
+		if sev >= least {
 			n += c
 		}
 	}
