@@ -189,7 +189,7 @@ func Run(ctx context.Context, cfg *serverconfig.Config, opts ...Option) error {
 	if maxConns <= 0 {
 		maxConns = serverconfig.DefaultMaxConnections
 	}
-	ln = newLimitListener(ln, maxConns)
+	ln = newRefusalWatcher(o.logger, h.Registry).listen(newLimitListener(ln, maxConns))
 
 	srv := newHTTPServer(h, o.logger, o.timeouts)
 	o.logger.LogAttrs(ctx, slog.LevelInfo, "server starting",

@@ -452,3 +452,86 @@ func TestOversizedHeaderGetsItsAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusalsAreLoggedAndCounted: the answers net/http gives itself, before any handler, reach the log and the
+// metrics; ordinary answers on the same server do not count as refusals.
+func TestRefusalsAreLoggedAndCounted(t *testing.T) {
+	iss := testissuer.New(t)
+	r := start(t, config(iss))
+	raw := func(req string) string {
+		t.Helper()
+		c, err := net.DialTimeout("tcp", strings.TrimPrefix(r.url, "http://"), 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		return strings.TrimSpace(line)
+	}
+	cases := []struct {
+		name, req, status string
+	}{
+		{"unsupported version", "GET /api/public HTTP/3.0\r\nHost: x\r\n\r\n", "505"},
+		{"unsupported transfer encoding", "POST /api/public HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", "501"},
+		{"missing host", "GET /api/public HTTP/1.1\r\n\r\n", "400"},
+		{"oversized header", "GET /api/public HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 40<<10) + "\r\n\r\n", "431"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := raw(tc.req); !strings.HasPrefix(got, "HTTP/1.1 "+tc.status) {
+				t.Fatalf("answer %q, want %s", got, tc.status)
+			}
+		})
+	}
+	if got := raw("GET /api/public HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 200") {
+		t.Fatalf("public: %q", got)
+	}
+	eventually(t, "refusal log lines", func() bool {
+		return strings.Count(r.logs.String(), `"msg":"request refused before routing"`) == len(cases)
+	})
+	for _, tc := range cases {
+		if !strings.Contains(r.logs.String(), `"status":`+tc.status) {
+			t.Errorf("no log line with status %s:\n%s", tc.status, r.logs.String())
+		}
+	}
+	res, err := http.Get(r.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, tc := range cases {
+		want := `tokencheck_http_refused_total{status="` + tc.status + `"} 1`
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(string(body), `tokencheck_http_refused_total{status="200"}`) {
+		t.Error("an ordinary answer was counted as a refusal")
+	}
+}
+
+func TestRefusalStatus(t *testing.T) {
+	cases := []struct {
+		in   string
+		want int
+	}{
+		{"HTTP/1.1 505 HTTP Version Not Supported: unsupported protocol version\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n505 x", 505},
+		{"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request", 400},
+		{"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n", 0},
+		{"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nDate: x\r\n\r\n", 0},
+		{"HTTP/1.1 4x0 Bad\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n", 0},
+		{`{"message":"HTTP/1.1 400"}`, 0},
+		{"HTTP/1.", 0},
+		{"", 0},
+	}
+	for _, tc := range cases {
+		if got := refusalStatus([]byte(tc.in)); got != tc.want {
+			t.Errorf("refusalStatus(%q) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}
