@@ -36,7 +36,7 @@ func newRefusalWatcher(log *slog.Logger, reg prometheus.Registerer) *refusalWatc
 		Namespace: "tokencheck",
 		Subsystem: "http",
 		Name:      "refused_total",
-		Help:      "Requests net/http answered itself before routing (malformed, oversized headers, unsupported " +
+		Help: "Requests net/http answered itself before routing (malformed, oversized headers, unsupported " +
 			"transfer encoding or protocol version), by status code.",
 	}, []string{"status"})
 	if reg != nil {
@@ -48,7 +48,9 @@ func newRefusalWatcher(log *slog.Logger, reg prometheus.Registerer) *refusalWatc
 }
 
 // listen wraps ln so that every accepted connection reports net/http's refusals.
-func (w *refusalWatcher) listen(ln net.Listener) net.Listener { return &watchListener{Listener: ln, w: w} }
+func (w *refusalWatcher) listen(ln net.Listener) net.Listener {
+	return &watchListener{Listener: ln, w: w}
+}
 
 // seen records one refusal; the remote address is all that is logged of the request, which may hold a token.
 func (w *refusalWatcher) seen(status int, remote net.Addr) {
