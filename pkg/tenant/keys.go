@@ -14,6 +14,8 @@ import (
 	"math/big"
 	"os"
 	"sync"
+
+	"github.com/MicahParks/jwkset"
 )
 
 // keyBits is the RSA modulus size of every key the tenant creates, as Auth0's tenants use.
@@ -28,14 +30,16 @@ const maxPublished = 2
 type signingKey struct {
 	kid  string
 	priv *rsa.PrivateKey
-	cert []byte // DER, made once when the key is created or loaded
+	cert []byte            // DER, made once when the key is created or loaded
+	pub  jwkset.JWKMarshal // the JWKS entry, encoded once with the certificate
 }
 
 // ecKey is the tenant's P-256 key (--ec-key): it signs ES256 tokens minted on request, never /oauth/token's.
 type ecKey struct {
 	kid  string
 	priv *ecdsa.PrivateKey
-	cert []byte // DER, made once when the key is created or loaded
+	cert []byte            // DER, made once when the key is created or loaded
+	pub  jwkset.JWKMarshal // the JWKS entry, encoded once with the certificate
 }
 
 // keySet is everything the key file holds; the store swaps whole sets so readers never see half a rotation.
@@ -126,7 +130,11 @@ func rsaSigningKey(priv *rsa.PrivateKey) (signingKey, error) {
 	if err != nil {
 		return signingKey{}, err
 	}
-	return signingKey{kid: kid, priv: priv, cert: cert}, nil
+	pub, err := publicJWK(&priv.PublicKey, jwkset.AlgRS256, kid, cert)
+	if err != nil {
+		return signingKey{}, err
+	}
+	return signingKey{kid: kid, priv: priv, cert: cert, pub: pub}, nil
 }
 
 func newECKey() (ecKey, error) {
@@ -147,7 +155,11 @@ func p256Key(priv *ecdsa.PrivateKey) (ecKey, error) {
 	if err != nil {
 		return ecKey{}, err
 	}
-	return ecKey{kid: kid, priv: priv, cert: cert}, nil
+	pub, err := publicJWK(&priv.PublicKey, jwkset.AlgES256, kid, cert)
+	if err != nil {
+		return ecKey{}, err
+	}
+	return ecKey{kid: kid, priv: priv, cert: cert, pub: pub}, nil
 }
 
 // snapshot is the current key set; its slices are never modified in place.
@@ -254,16 +266,16 @@ func (s *keyStore) replace(set keySet) error {
 }
 
 // jwks is the public JSON Web Key of every published key: RSA oldest first, then the EC key.
-func (s *keyStore) jwks() []jwk { return s.jwksOf(s.snapshot()) }
+func (s *keyStore) jwks() []jwkset.JWKMarshal { return s.jwksOf(s.snapshot()) }
 
-func (s *keyStore) jwksOf(set keySet) []jwk {
+func (s *keyStore) jwksOf(set keySet) []jwkset.JWKMarshal {
 	keys := set.published()
-	out := make([]jwk, 0, len(keys)+1)
+	out := make([]jwkset.JWKMarshal, 0, len(keys)+1)
 	for _, k := range keys {
-		out = append(out, k.jwk())
+		out = append(out, k.pub)
 	}
 	if ec, ok := s.ecOf(set); ok {
-		out = append(out, ec.jwk())
+		out = append(out, ec.pub)
 	}
 	return out
 }
@@ -273,7 +285,7 @@ func (s *keyStore) jwksOf(set keySet) []jwk {
 func (s *keyStore) status() (current string, published []string, next string) {
 	set := s.snapshot()
 	for _, k := range s.jwksOf(set) {
-		published = append(published, k.Kid)
+		published = append(published, k.KID)
 	}
 	if set.next != nil {
 		next = set.next.kid
@@ -308,34 +320,6 @@ func ecCoordinates(pub *ecdsa.PublicKey) (x, y []byte, err error) {
 	}
 	n := (len(raw) - 1) / 2
 	return raw[1 : 1+n], raw[1+n:], nil
-}
-
-// jwk is the public JSON Web Key of one key as the JWKS publishes it, with Auth0's members: x5c is the key's
-// self-signed certificate (standard base64 DER, RFC 7517 §4.7) and x5t its SHA-1 thumbprint (§4.8).
-type jwk struct {
-	Kty string   `json:"kty"`
-	Use string   `json:"use"`
-	Alg string   `json:"alg"`
-	Kid string   `json:"kid"`
-	N   string   `json:"n,omitempty"`
-	E   string   `json:"e,omitempty"`
-	Crv string   `json:"crv,omitempty"`
-	X   string   `json:"x,omitempty"`
-	Y   string   `json:"y,omitempty"`
-	X5C []string `json:"x5c"`
-	X5T string   `json:"x5t"`
-}
-
-func (k signingKey) jwk() jwk {
-	pub := k.priv.PublicKey
-	return jwk{Kty: "RSA", Use: "sig", Alg: "RS256", Kid: k.kid, N: b64(pub.N.Bytes()), E: b64(big.NewInt(int64(pub.E)).Bytes()),
-		X5C: []string{base64.StdEncoding.EncodeToString(k.cert)}, X5T: certThumbprint(k.cert)}
-}
-
-func (k ecKey) jwk() jwk {
-	x, y, _ := ecCoordinates(&k.priv.PublicKey) // cannot fail: the same call named the key when it was loaded
-	return jwk{Kty: "EC", Use: "sig", Alg: "ES256", Kid: k.kid, Crv: "P-256", X: b64(x), Y: b64(y),
-		X5C: []string{base64.StdEncoding.EncodeToString(k.cert)}, X5T: certThumbprint(k.cert)}
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/MicahParks/jwkset"
 )
 
 func TestKeyFileSurvivesRestart(t *testing.T) {
@@ -484,10 +486,10 @@ func readFile(t *testing.T, path string) string {
 }
 
 // jwkMaps turns the store's JWKs into the maps kidsOf reads.
-func jwkMaps(keys []jwk) []map[string]any {
+func jwkMaps(keys []jwkset.JWKMarshal) []map[string]any {
 	out := make([]map[string]any, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, map[string]any{"kid": k.Kid})
+		out = append(out, map[string]any{"kid": k.KID})
 	}
 	return out
 }

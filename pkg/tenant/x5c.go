@@ -3,11 +3,9 @@ package tenant
 import (
 	"crypto"
 	"crypto/rand"
-	"crypto/sha1" //nolint:gosec // x5t is defined as SHA-1 (RFC 7517 §4.8); it names a certificate, it protects nothing
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
 	"fmt"
 	"math/big"
 	"time"
@@ -42,10 +40,4 @@ func selfSignedCert(priv crypto.Signer, kid string) ([]byte, error) {
 		return nil, fmt.Errorf("certificate for key %s: %w", kid, err)
 	}
 	return der, nil
-}
-
-// certThumbprint is a certificate's x5t: base64url of the SHA-1 of its DER.
-func certThumbprint(der []byte) string {
-	sum := sha1.Sum(der) //nolint:gosec // see the import
-	return base64.RawURLEncoding.EncodeToString(sum[:])
 }

@@ -9,6 +9,8 @@ import (
 	"encoding/base64"
 	"path/filepath"
 	"testing"
+
+	"github.com/MicahParks/jwkset"
 )
 
 // TestJWKSCertificates checks every published key's x5c and x5t (RFC 7517 §4.7, §4.8) independently: the
@@ -85,8 +87,8 @@ func TestJWKSCertificates(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range again.jwks() {
-		if was, ok := certs[k.Kid]; ok && k.Kty == "RSA" && k.X5C[0] != was {
-			t.Fatalf("RSA key %s: certificate changed across a restart", k.Kid)
+		if was, ok := certs[k.KID]; ok && k.KTY == jwkset.KtyRSA && k.X5C[0] != was {
+			t.Fatalf("RSA key %s: certificate changed across a restart", k.KID)
 		}
 	}
 }
@@ -115,7 +117,7 @@ func TestECThumbprint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if j := k.jwk(); len(j.X) != 43 || len(j.Y) != 43 || j.Kid != k.kid {
+		if j := k.pub; len(j.X) != 43 || len(j.Y) != 43 || j.KID != k.kid {
 			t.Fatalf("JWK %+v: coordinates must be 43 characters", j)
 		}
 	}
