@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokencheck/tokencheck/internal/httpserve"
 	"github.com/tokencheck/tokencheck/pkg/tenant"
 )
 
@@ -232,28 +233,8 @@ func (a *app) runTenant(ctx context.Context, o *tenantOptions, changed func(stri
 		log.Info("endpoint", "name", ep.name, "url", base+ep.path)
 	}
 
-	served := make(chan error, 1)
-	go func() {
-		if tlsCfg != nil {
-			served <- srv.ServeTLS(ln, "", "") // the certificate is in srv.TLSConfig
-			return
-		}
-		served <- srv.Serve(ln)
-	}()
-	select {
-	case err := <-served:
-		return fmt.Errorf("tenant stopped serving: %w", err)
-	case <-ctx.Done():
+	if err := httpserve.Serve(ctx, srv, ln, httpserve.Options{Grace: tenantShutdownGrace, Logger: log, Stopped: "tenant stopped"}); err != nil {
+		return fmt.Errorf("tenant: %w", err)
 	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), tenantShutdownGrace)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("tenant shutdown: %w", err)
-	}
-	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("tenant stopped serving: %w", err)
-	}
-	log.Info("tenant stopped")
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/tokencheck/tokencheck/internal/httpserve"
 	"github.com/tokencheck/tokencheck/pkg/api"
 	"github.com/tokencheck/tokencheck/pkg/auth"
 	"github.com/tokencheck/tokencheck/pkg/serverconfig"
@@ -206,7 +207,10 @@ func Run(ctx context.Context, cfg *serverconfig.Config, opts ...Option) error {
 		slog.Int("token_cache_size", cfg.TokenCacheSize),
 		slog.Int("max_connections", maxConns),
 	)
-	return serve(ctx, srv, ln, o.logger, o.shutdownTimeout)
+	if err := httpserve.Serve(ctx, srv, ln, httpserve.Options{Grace: o.shutdownTimeout, Logger: o.logger, Stopped: "server stopped"}); err != nil {
+		return fmt.Errorf("apiserver: %w", err)
+	}
+	return nil
 }
 
 // ListenError means the server could not listen on its port, usually because another process holds it.
@@ -224,31 +228,6 @@ func (e *ListenError) Error() string {
 
 // Unwrap exposes the operating system's error.
 func (e *ListenError) Unwrap() error { return e.Err }
-
-// serve runs srv on ln until ctx ends, then shuts it down gracefully within timeout.
-func serve(ctx context.Context, srv *http.Server, ln net.Listener, logger *slog.Logger, timeout time.Duration) error {
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-
-	select {
-	case err := <-serveErr:
-		return fmt.Errorf("apiserver: serving stopped: %w", err)
-	case <-ctx.Done():
-	}
-
-	logger.Info("shutting down: no new connections, waiting for in-flight requests", slog.String("timeout", timeout.String()))
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		_ = srv.Close()
-		return fmt.Errorf("apiserver: requests still running after %s, connections closed: %w", timeout, err)
-	}
-	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("apiserver: serving stopped: %w", err)
-	}
-	logger.Info("server stopped")
-	return nil
-}
 
 // newHTTPServer applies the timeouts and header limit; net/http's own errors go to the JSON log as warnings.
 func newHTTPServer(h http.Handler, logger *slog.Logger, t Timeouts) *http.Server {
