@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -89,16 +88,10 @@ func (a *app) runLoad(ctx context.Context, conn *connOptions, o *loadOptions) er
 	if err != nil {
 		return err
 	}
-	rep, err := loadtest.Run(ctx, target,
-		loadtest.WithMethod(o.method),
-		loadtest.WithRate(o.rate),
-		loadtest.WithDuration(o.duration),
-		loadtest.WithMaxRequests(uint64(o.requests)), //nolint:gosec // validated non-negative
-		loadtest.WithWorkers(o.workers),
-		loadtest.WithTimeout(o.timeout),
+	rep, err := loadtest.Run(ctx, target, append(o.runOptions(),
 		loadtest.WithTokens(toks...),
 		loadtest.WithProgress(a.stderr, tty.IsTerminal(a.stderr)),
-	)
+	)...)
 	if err != nil {
 		return usageErrorf("%w", err)
 	}
@@ -138,26 +131,36 @@ func (a *app) runLoad(ctx context.Context, conn *connOptions, o *loadOptions) er
 	return nil
 }
 
-// validate checks the flags together and returns the URL to load.
+// runOptions are the flags loadtest itself takes.
+func (o *loadOptions) runOptions() []loadtest.Option {
+	return []loadtest.Option{
+		loadtest.WithMethod(o.method),
+		loadtest.WithRate(o.rate),
+		loadtest.WithDuration(o.duration),
+		loadtest.WithMaxRequests(uint64(max(o.requests, 0))),
+		loadtest.WithWorkers(o.workers),
+		loadtest.WithTimeout(o.timeout),
+	}
+}
+
+// loadFlags names the flag behind each loadtest setting, so loadtest's own checks are worded for this command.
+var loadFlags = map[loadtest.Setting]string{
+	loadtest.SettingMethod:   "--method",
+	loadtest.SettingRate:     "--rate",
+	loadtest.SettingDuration: "--duration",
+	loadtest.SettingWorkers:  "--workers",
+	loadtest.SettingTimeout:  "--timeout",
+}
+
+// validate checks the flags together and returns the URL to load: the flags only this command has here, the rest
+// by loadtest.Check, whose problems are reworded with the flag names.
 func (o *loadOptions) validate(conn *connOptions) (string, error) {
 	var problems []string
 	if o.format != "table" && o.format != "json" {
 		problems = append(problems, fmt.Sprintf("--format %q must be table or json", o.format))
 	}
-	if o.rate < 0 {
-		problems = append(problems, fmt.Sprintf("--rate %d must be 0 (as fast as possible) or more", o.rate))
-	}
-	if o.duration <= 0 {
-		problems = append(problems, fmt.Sprintf("--duration %s must be positive (e.g. 10s)", o.duration))
-	}
 	if o.requests < 0 {
 		problems = append(problems, fmt.Sprintf("--requests %d must be 0 (no limit) or more", o.requests))
-	}
-	if o.workers < 1 {
-		problems = append(problems, fmt.Sprintf("--workers %d must be at least 1", o.workers))
-	}
-	if o.timeout <= 0 {
-		problems = append(problems, fmt.Sprintf("--timeout %s must be positive (e.g. 5s)", o.timeout))
 	}
 	if o.unique < 0 || o.unique > maxUniqueTokens {
 		problems = append(problems, fmt.Sprintf("--unique-tokens %d must be between 0 and %d", o.unique, maxUniqueTokens))
@@ -171,14 +174,23 @@ func (o *loadOptions) validate(conn *connOptions) (string, error) {
 	if !strings.HasPrefix(o.path, "/") {
 		problems = append(problems, fmt.Sprintf("--path %q must start with /", o.path))
 	}
-	api, err := url.Parse(conn.API)
-	if err != nil || (api.Scheme != "http" && api.Scheme != "https") || api.Host == "" {
-		problems = append(problems, fmt.Sprintf("--api / API_URL %q must be an http:// or https:// URL (e.g. http://localhost:3010)", conn.API))
+	target := strings.TrimSuffix(conn.API, "/") + o.path
+	if oe, ok := errors.AsType[*loadtest.OptionsError](loadtest.Check(target, o.runOptions()...)); ok {
+		for _, p := range oe.Problems {
+			switch flag, known := loadFlags[p.Setting]; {
+			case p.Setting == loadtest.SettingTarget:
+				problems = append(problems, fmt.Sprintf("--api / API_URL %q must be an http:// or https:// URL (e.g. http://localhost:3010)", conn.API))
+			case known:
+				problems = append(problems, fmt.Sprintf("%s %s %s", flag, p.Value, p.Want))
+			default:
+				problems = append(problems, fmt.Sprintf("%s %s %s", p.Setting, p.Value, p.Want))
+			}
+		}
 	}
 	if len(problems) > 0 {
 		return "", usageErrorf("%s", strings.Join(problems, "; "))
 	}
-	return strings.TrimSuffix(conn.API, "/") + o.path, nil
+	return target, nil
 }
 
 // loadTokens decides what Authorization the load carries: nothing, the given token, a pool minted by the

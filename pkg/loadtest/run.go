@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -137,45 +138,96 @@ func (p countedPacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, b
 	return p.Pacer.Pace(elapsed, hits)
 }
 
+// Setting names a Run option in a Problem, so a CLI can name its own flag for it.
+type Setting string
+
+// The settings Check validates.
+const (
+	SettingTarget           Setting = "target"
+	SettingMethod           Setting = "method"
+	SettingRate             Setting = "rate"
+	SettingDuration         Setting = "duration"
+	SettingWorkers          Setting = "workers"
+	SettingMaxWorkers       Setting = "max workers"
+	SettingTimeout          Setting = "timeout"
+	SettingGiveUp           Setting = "give-up bounds"
+	SettingProgressInterval Setting = "progress interval"
+	SettingTokens           Setting = "tokens"
+)
+
+// Problem is one invalid setting: its value as given (never a token) and what it must be instead.
+type Problem struct {
+	Setting Setting
+	Value   string
+	Want    string
+}
+
+// OptionsError lists every invalid setting of a Run at once, so a user fixes them in one go.
+type OptionsError struct {
+	Problems []Problem
+}
+
+// Error lists the problems in the package's own terms; a CLI rewords them with its flag names.
+func (e *OptionsError) Error() string {
+	parts := make([]string, 0, len(e.Problems))
+	for _, p := range e.Problems {
+		parts = append(parts, fmt.Sprintf("%s %s %s", p.Setting, p.Value, p.Want))
+	}
+	return "loadtest: " + strings.Join(parts, "; ")
+}
+
+// Check validates target and opts as Run would, without sending anything: a caller can check its input before
+// costly preparation (minting tokens). It returns nil or an *OptionsError.
+func Check(target string, opts ...Option) error {
+	s := defaults()
+	for _, opt := range opts {
+		opt(&s)
+	}
+	return s.validate(target)
+}
+
 func (s *settings) validate(target string) error {
+	var problems []Problem
+	add := func(setting Setting, value any, want string) {
+		problems = append(problems, Problem{Setting: setting, Value: fmt.Sprint(value), Want: want})
+	}
 	u, err := url.Parse(target)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("loadtest: target %q must be an absolute http:// or https:// URL", target)
+		add(SettingTarget, strconv.Quote(target), "must be an absolute http:// or https:// URL")
 	}
-	var problems []string
 	if s.method == "" || strings.ContainsAny(s.method, " \t\r\n") {
-		problems = append(problems, fmt.Sprintf("method %q is not an HTTP method", s.method))
+		add(SettingMethod, strconv.Quote(s.method), "is not an HTTP method")
 	}
 	if s.rate < 0 {
-		problems = append(problems, fmt.Sprintf("rate %d must be 0 (as fast as possible) or more", s.rate))
+		add(SettingRate, s.rate, "must be 0 (as fast as possible) or more")
 	}
 	if s.duration <= 0 {
-		problems = append(problems, fmt.Sprintf("duration %s must be positive", s.duration))
+		add(SettingDuration, s.duration, "must be positive (e.g. 10s)")
 	}
 	if s.workers < 1 {
-		problems = append(problems, fmt.Sprintf("workers %d must be at least 1", s.workers))
+		add(SettingWorkers, s.workers, "must be at least 1")
 	}
 	if s.maxWorkers < 1 {
-		problems = append(problems, fmt.Sprintf("max workers %d must be at least 1", s.maxWorkers))
+		add(SettingMaxWorkers, s.maxWorkers, "must be at least 1")
 	}
 	if s.timeout <= 0 {
-		problems = append(problems, fmt.Sprintf("timeout %s must be positive", s.timeout))
+		add(SettingTimeout, s.timeout, "must be positive (e.g. 5s)")
 	}
 	if s.giveUpRequests < 0 || s.giveUpAfter < 0 {
-		problems = append(problems, fmt.Sprintf("give-up bounds %d requests, %s must not be negative", s.giveUpRequests, s.giveUpAfter))
+		add(SettingGiveUp, fmt.Sprintf("%d requests, %s", s.giveUpRequests, s.giveUpAfter), "must not be negative")
 	}
 	if s.progress != nil && s.progressInterval <= 0 {
-		problems = append(problems, fmt.Sprintf("progress interval %s must be positive", s.progressInterval))
+		add(SettingProgressInterval, s.progressInterval, "must be positive")
 	}
 	for i, tok := range s.tokens {
 		if tok == "" || strings.ContainsAny(tok, " \t\r\n\x00") {
 			// Never echo the token itself: it is a credential.
-			problems = append(problems, fmt.Sprintf("token #%d is empty or contains whitespace or control characters", i+1))
+			add(SettingTokens, fmt.Sprintf("#%d", i+1), "is empty or contains whitespace or control characters")
 			break
 		}
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("loadtest: %s", strings.Join(problems, "; "))
+		return &OptionsError{Problems: problems}
 	}
 	return nil
 }
