@@ -80,7 +80,7 @@ func (t *Tenant) serveDeviceCode(w http.ResponseWriter, r *http.Request) {
 }
 
 // deviceCodeGrant is /oauth/token with grant_type device_code: pending, slow_down, expired, denied, or the token.
-func (t *Tenant) deviceCodeGrant(c Client, p map[string]string) (tokenResponse, *oauthError) {
+func (t *Tenant) deviceCodeGrant(c Client, p map[string]string, jkt string) (tokenResponse, *oauthError) {
 	code := p["device_code"]
 	if code == "" {
 		return tokenResponse{}, errInvalidRequest("device_code is required")
@@ -89,7 +89,7 @@ func (t *Tenant) deviceCodeGrant(c Client, p map[string]string) (tokenResponse, 
 	if oerr != nil {
 		return tokenResponse{}, oerr
 	}
-	return t.issue(tokenClaims{sub: "auth0|" + a.username, aud: a.audience, azp: a.clientID, scopes: a.granted})
+	return t.issue(tokenClaims{sub: "auth0|" + a.username, aud: a.audience, azp: a.clientID, scopes: a.granted, jkt: jkt})
 }
 
 // userScopes is what a user gets on an audience: their configured scopes, narrowed to the requested ones.

@@ -24,6 +24,7 @@ type discovery struct {
 	SubjectTypesSupported             []string `json:"subject_types_supported"`
 	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported"`
 	ClaimsSupported                   []string `json:"claims_supported"`
+	DPoPSigningAlgValuesSupported     []string `json:"dpop_signing_alg_values_supported"`
 }
 
 // serveDiscovery answers both well-known paths. issuer is always Options.Issuer; the endpoint URLs follow the
@@ -53,7 +54,8 @@ func (t *Tenant) serveDiscovery(w http.ResponseWriter, r *http.Request) {
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgValuesSupported:  []string{"RS256"},
 		ClaimsSupported: []string{"iss", "sub", "aud", "iat", "exp", "scope", "azp", "gty", "jti",
-			"auth_time", "nonce", "at_hash", "sid", "name", "nickname", "email"},
+			"auth_time", "nonce", "at_hash", "sid", "name", "nickname", "email", "cnf"},
+		DPoPSigningAlgValuesSupported: t.dpop.Algs(),
 	})
 }
 

@@ -26,8 +26,10 @@ const (
 // grant is what a user approved at /authorize: it travels from the code to every token issued from it.
 type grant struct {
 	clientID, username, audience, nonce string
-	scopes                              []string // as requested: OIDC scopes and API scopes
-	authTime                            time.Time
+	// jkt binds the grant's refresh tokens to a DPoP key when the code was redeemed with a proof (RFC 9449 §5).
+	jkt      string
+	scopes   []string // as requested: OIDC scopes and API scopes
+	authTime time.Time
 }
 
 func (g grant) has(scope string) bool { return slices.Contains(g.scopes, scope) }
@@ -102,7 +104,8 @@ func (s *grantStore) newCode(now time.Time, g grant, redirectURI, challenge stri
 // §4.6), and starts the family its tokens belong to, with a first refresh token when offline_access was asked. A
 // code used before revokes that first use's family. A wrong client, redirect URI or verifier leaves the code
 // unused: whoever holds the code but not the verifier must not be able to burn it.
-func (s *grantStore) redeem(now time.Time, code, clientID, redirectURI, verifier string) (g grant, familyID, refresh string, oerr *oauthError) {
+// jkt is the thumbprint of the request's DPoP key, "" without a proof; it binds the family's refresh tokens.
+func (s *grantStore) redeem(now time.Time, code, clientID, redirectURI, verifier, jkt string) (g grant, familyID, refresh string, oerr *oauthError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(now)
@@ -124,6 +127,7 @@ func (s *grantStore) redeem(now time.Time, code, clientID, redirectURI, verifier
 		return grant{}, "", "", oerr
 	}
 	c.used = true
+	c.jkt = jkt
 	c.family = s.newFamilyLocked(now, c.grant)
 	f := s.families[c.family]
 	if c.has("offline_access") {
@@ -163,7 +167,8 @@ func (s *grantStore) addRefreshLocked(id string, f *family) string {
 // rotate exchanges a refresh token for the next one of its family (RFC 9700 §4.14.2). A token used before
 // revokes the whole family: either the client or an attacker holds a stolen copy, and the tenant cannot tell which.
 // A non-empty scope narrows the returned grant; it must be within the family's, checked before the token is spent.
-func (s *grantStore) rotate(now time.Time, token, clientID string, scope []string) (g grant, familyID, next string, oerr *oauthError) {
+// A family bound to a DPoP key (jkt) takes only requests whose proof is made with that key.
+func (s *grantStore) rotate(now time.Time, token, clientID, jkt string, scope []string) (g grant, familyID, next string, oerr *oauthError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(now)
@@ -177,6 +182,9 @@ func (s *grantStore) rotate(now time.Time, token, clientID string, scope []strin
 		return grant{}, "", "", errInvalidGrant("unknown, revoked or expired refresh token; sign in again")
 	case f.clientID != clientID:
 		return grant{}, "", "", errInvalidGrant("refresh token was issued to another client")
+	case f.jkt != "" && f.jkt != jkt:
+		return grant{}, "", "", &oauthError{status: http.StatusBadRequest, code: "invalid_dpop_proof",
+			description: "this refresh token is bound to a DPoP key: send a DPoP proof made with that key (RFC 9449 §5)"}
 	case e.used:
 		s.revokeLocked(e.family)
 		return grant{}, "", "", errInvalidGrant("refresh token was already used; every token of its login is revoked, sign in again")

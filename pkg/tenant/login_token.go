@@ -16,7 +16,7 @@ const PathUserinfo = "/userinfo"
 func (t *Tenant) userinfoAudience() string { return t.issuer + PathUserinfo[1:] }
 
 // authorizationCodeGrant is /oauth/token with grant_type authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.5).
-func (t *Tenant) authorizationCodeGrant(c Client, p map[string]string) (tokenResponse, *oauthError) {
+func (t *Tenant) authorizationCodeGrant(c Client, p map[string]string, jkt string) (tokenResponse, *oauthError) {
 	code := p["code"]
 	if code == "" {
 		return tokenResponse{}, errInvalidRequest("code is required")
@@ -24,27 +24,27 @@ func (t *Tenant) authorizationCodeGrant(c Client, p map[string]string) (tokenRes
 	if p["redirect_uri"] == "" {
 		return tokenResponse{}, errInvalidRequest("redirect_uri is required: the one sent to /authorize")
 	}
-	g, fam, refresh, oerr := t.grants.redeem(t.now(), code, c.ID, p["redirect_uri"], p["code_verifier"])
+	g, fam, refresh, oerr := t.grants.redeem(t.now(), code, c.ID, p["redirect_uri"], p["code_verifier"], jkt)
 	if oerr != nil {
 		t.log.Warn("authorization code refused", "client", c.ID, "reason", oerr.description)
 		return tokenResponse{}, oerr
 	}
-	return t.issueLogin(g, fam, refresh)
+	return t.issueLogin(g, fam, refresh, jkt)
 }
 
 // refreshTokenGrant is /oauth/token with grant_type refresh_token (RFC 6749 §6), rotating the refresh token. A
 // scope narrows this one response to some of the scopes first granted.
-func (t *Tenant) refreshTokenGrant(c Client, p map[string]string) (tokenResponse, *oauthError) {
+func (t *Tenant) refreshTokenGrant(c Client, p map[string]string, jkt string) (tokenResponse, *oauthError) {
 	tok := p["refresh_token"]
 	if tok == "" {
 		return tokenResponse{}, errInvalidRequest("refresh_token is required")
 	}
-	g, fam, next, oerr := t.grants.rotate(t.now(), tok, c.ID, strings.Fields(p["scope"]))
+	g, fam, next, oerr := t.grants.rotate(t.now(), tok, c.ID, jkt, strings.Fields(p["scope"]))
 	if oerr != nil {
 		t.log.Warn("refresh token refused", "client", c.ID, "reason", oerr.description)
 		return tokenResponse{}, oerr
 	}
-	return t.issueLogin(g, fam, next)
+	return t.issueLogin(g, fam, next, jkt)
 }
 
 // issueLogin signs a user's access token and, with openid, an ID token. The access token is Auth0's: with an
@@ -52,7 +52,7 @@ func (t *Tenant) refreshTokenGrant(c Client, p map[string]string) (tokenResponse
 // and whose aud also names /userinfo when openid was asked; without an audience it is good only at /userinfo.
 // Both tokens carry sid, the family, so revoking it (code reuse, refresh token reuse, logout) stops /userinfo
 // accepting them.
-func (t *Tenant) issueLogin(g grant, familyID, refresh string) (tokenResponse, *oauthError) {
+func (t *Tenant) issueLogin(g grant, familyID, refresh, jkt string) (tokenResponse, *oauthError) {
 	u, ok := t.users[g.username]
 	if !ok {
 		return tokenResponse{}, errInvalidGrant("the user no longer exists")
@@ -70,7 +70,7 @@ func (t *Tenant) issueLogin(g grant, familyID, refresh string) (tokenResponse, *
 			aud = []string{g.audience, t.userinfoAudience()}
 		}
 	}
-	resp, oerr := t.issue(tokenClaims{sub: "auth0|" + u.Username, azp: g.clientID, scopes: scopes,
+	resp, oerr := t.issue(tokenClaims{sub: "auth0|" + u.Username, azp: g.clientID, scopes: scopes, jkt: jkt,
 		extra: map[string]any{"aud": aud, "sid": familyID}})
 	if oerr != nil {
 		return tokenResponse{}, oerr

@@ -13,6 +13,7 @@ import (
 // tokenClaims is what varies between the access tokens the tenant issues.
 type tokenClaims struct {
 	sub, aud, azp, gty string
+	jkt                string // the DPoP key the token is bound to (cnf.jkt), "" for a Bearer token
 	scopes             []string
 	extra              map[string]any // set last: a user login's aud list and sid
 }
@@ -29,6 +30,9 @@ func (t *Tenant) issue(c tokenClaims) (tokenResponse, *oauthError) {
 	if scope != "" {
 		claims["scope"] = scope
 	}
+	if c.jkt != "" {
+		claims["cnf"] = map[string]any{"jkt": c.jkt}
+	}
 	override(claims, c.extra)
 	k := t.keys.current()
 	tok, err := sign(k, map[string]any{"alg": "RS256", "typ": "JWT", "kid": k.kid}, claims)
@@ -36,7 +40,11 @@ func (t *Tenant) issue(c tokenClaims) (tokenResponse, *oauthError) {
 		t.log.Error("sign token", "error", err)
 		return tokenResponse{}, &oauthError{status: http.StatusInternalServerError, code: "server_error", description: "could not sign the token"}
 	}
-	return tokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int64(t.ttl.Seconds()), Scope: scope}, nil
+	typ := "Bearer"
+	if c.jkt != "" {
+		typ = "DPoP" // RFC 9449 §5
+	}
+	return tokenResponse{AccessToken: tok, TokenType: typ, ExpiresIn: int64(t.ttl.Seconds()), Scope: scope}, nil
 }
 
 // baseClaims are the claims every token starts with: iss, iat, exp (token_ttl) and a fresh jti.

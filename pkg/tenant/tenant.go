@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/tokencheck/tokencheck/pkg/dpop"
 )
 
 // Options are the per-run settings of a Tenant; only Issuer is required.
@@ -65,6 +67,7 @@ type Tenant struct {
 	allowedHosts hostSet
 	logins       *attemptLimiter // failed /activate and /authorize passwords, per user and per remote address
 	grants       *grantStore     // authorization codes, refresh tokens and the logins they belong to
+	dpop         *dpop.Verifier  // DPoP proofs of token requests, with their replay cache
 	csrfKey      []byte          // signs the login form's CSRF tokens; new on every start
 	webOrigins   corsOrigins     // browser origins allowed to call /oauth/token and /userinfo
 	handler      http.Handler
@@ -99,6 +102,7 @@ func New(cfg *Config, opts Options) (*Tenant, error) {
 	if t.now == nil {
 		t.now = time.Now
 	}
+	t.dpop = dpop.NewVerifier(dpop.VerifierOptions{Now: t.now})
 	for _, a := range cfg.APIs {
 		t.apis[a.Audience] = a
 	}

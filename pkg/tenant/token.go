@@ -53,16 +53,21 @@ func (t *Tenant) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, oerr)
 		return
 	}
+	jkt, oerr := t.dpopKey(r)
+	if oerr != nil {
+		writeError(w, oerr)
+		return
+	}
 	var resp tokenResponse
 	switch grant {
 	case grantClientCredentials:
-		resp, oerr = t.clientCredentials(client, p)
+		resp, oerr = t.clientCredentials(client, p, jkt)
 	case grantDeviceCode:
-		resp, oerr = t.deviceCodeGrant(client, p)
+		resp, oerr = t.deviceCodeGrant(client, p, jkt)
 	case grantAuthorizationCode:
-		resp, oerr = t.authorizationCodeGrant(client, p)
+		resp, oerr = t.authorizationCodeGrant(client, p, jkt)
 	default:
-		resp, oerr = t.refreshTokenGrant(client, p)
+		resp, oerr = t.refreshTokenGrant(client, p, jkt)
 	}
 	if oerr != nil {
 		writeError(w, oerr)
@@ -72,7 +77,7 @@ func (t *Tenant) serveToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // clientCredentials issues a machine token for the client's grant on the audience, optionally narrowed by scope.
-func (t *Tenant) clientCredentials(c Client, p map[string]string) (tokenResponse, *oauthError) {
+func (t *Tenant) clientCredentials(c Client, p map[string]string, jkt string) (tokenResponse, *oauthError) {
 	if c.Public {
 		return tokenResponse{}, &oauthError{status: http.StatusBadRequest, code: "unauthorized_client",
 			description: fmt.Sprintf("client %q is public and cannot use client_credentials", c.ID)}
@@ -92,7 +97,7 @@ func (t *Tenant) clientCredentials(c Client, p map[string]string) (tokenResponse
 	if oerr != nil {
 		return tokenResponse{}, oerr
 	}
-	return t.issue(tokenClaims{sub: c.ID + "@clients", aud: aud, azp: c.ID, gty: "client-credentials", scopes: scopes})
+	return t.issue(tokenClaims{sub: c.ID + "@clients", aud: aud, azp: c.ID, gty: "client-credentials", scopes: scopes, jkt: jkt})
 }
 
 // accessDenied is Auth0's answer for an API the client may not use: 403, not 400.
