@@ -228,6 +228,9 @@ func (a *app) runTenant(ctx context.Context, o *tenantOptions, changed func(stri
 		{"token", tenant.PathToken},
 		{"device_authorization", tenant.PathDeviceCode},
 		{"activate", tenant.PathActivate},
+		{"authorize", tenant.PathAuthorize},
+		{"userinfo", tenant.PathUserinfo},
+		{"end_session", tenant.PathOIDCLogout},
 		{"mint", tenant.PathMint},
 		{"rotate", tenant.PathRotate},
 	} {

@@ -20,6 +20,8 @@ func FuzzTokenEndpoint(f *testing.F) {
 		{"multipart/form-data; boundary=x", "Basic Og==", "--x--"},
 		{"", "", "\x00\xff"},
 		{"application/x-www-form-urlencoded", "", "a=%zz&a=1;b"},
+		{"application/x-www-form-urlencoded", "", "grant_type=authorization_code&client_id=native&code=x&redirect_uri=http%3A%2F%2F127.0.0.1%3A1%2Fcallback&code_verifier=" + strings.Repeat("v", 43)},
+		{"application/json", "", `{"grant_type":"refresh_token","client_id":"spa","refresh_token":"x","scope":"openid"}`},
 	}
 	for _, s := range seeds {
 		f.Add(s.ct, s.authz, s.body)

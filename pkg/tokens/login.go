@@ -92,7 +92,7 @@ func Login(ctx context.Context, hc *http.Client, d *Discovery, r LoginRequest) (
 	case r.ClientID == "":
 		return nil, errors.New("no client id: a native application with a loopback redirect URI is needed")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen on a loopback port for the login redirect: %w", err)
 	}

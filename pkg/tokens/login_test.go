@@ -1,0 +1,165 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCallbackHandler(t *testing.T) {
+	t.Parallel()
+	const state = "the-state"
+	results := make(chan callbackResult, 1)
+	srv := httptest.NewServer(callbackHandler(state, results))
+	t.Cleanup(srv.Close)
+	get := func(method, target string) int {
+		req, err := http.NewRequestWithContext(context.Background(), method, srv.URL+target, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// Requests that are not the login's redirect are refused and deliver nothing.
+	for _, target := range []string{"/callback?code=c", "/callback?code=c&state=other", "/callback?code=c&state=the-stat",
+		"/other?code=c&state=the-state", "/?state=the-state"} {
+		if got := get(http.MethodGet, target); got != http.StatusBadRequest {
+			t.Errorf("GET %s: %d, want 400", target, got)
+		}
+	}
+	if got := get(http.MethodPost, "/callback?code=c&state=the-state"); got != http.StatusBadRequest {
+		t.Errorf("POST: %d", got)
+	}
+	select {
+	case r := <-results:
+		t.Fatalf("a refused request delivered %+v", r)
+	default:
+	}
+	if got := get(http.MethodGet, "/callback?code=the-code&state=the-state"); got != http.StatusOK {
+		t.Fatalf("the redirect: %d", got)
+	}
+	if r := <-results; r.code != "the-code" || r.err != nil {
+		t.Fatalf("result %+v", r)
+	}
+	if got := get(http.MethodGet, "/callback?code=again&state=the-state"); got != http.StatusGone {
+		t.Fatalf("a second redirect: %d, want 410", got)
+	}
+
+	errResults := make(chan callbackResult, 1)
+	errSrv := httptest.NewServer(callbackHandler(state, errResults))
+	t.Cleanup(errSrv.Close)
+	resp, err := errSrv.Client().Get(errSrv.URL + "/callback?error=access_denied&error_description=no&state=the-state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	r := <-errResults
+	if le, ok := errors.AsType[*LoginError](r.err); !ok || le.Code != "access_denied" || le.Description != "no" {
+		t.Fatalf("error redirect gave %+v", r)
+	}
+}
+
+func TestVerifyIDToken(t *testing.T) {
+	t.Parallel()
+	srv, d := standIn(t)
+	m, err := NewMinter(d, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := map[string]any{"aud": "native", "nonce": "n1", "sub": "auth0|alice"}
+	tests := []struct {
+		name   string
+		claims map[string]any
+		nonce  string
+		ok     bool
+	}{
+		{"good", good, "n1", true},
+		{"another nonce", good, "n2", false},
+		{"no nonce", map[string]any{"aud": "native", "nonce": nil}, "n1", false},
+		{"another client", map[string]any{"aud": "spa", "nonce": "n1"}, "n1", false},
+		{"another issuer", map[string]any{"aud": "native", "nonce": "n1", "iss": "https://evil.example/"}, "n1", false},
+		{"expired", map[string]any{"aud": "native", "nonce": "n1", "exp": time.Now().Add(-time.Hour).Unix()}, "n1", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			idTok, err := m.Mint(context.Background(), nil, tc.claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = verifyIDToken(context.Background(), srv.Client(), d, "native", tc.nonce, idTok)
+			if (err == nil) != tc.ok {
+				t.Fatalf("verifyIDToken = %v, want ok %v", err, tc.ok)
+			}
+			if err != nil {
+				if _, isID := errors.AsType[*IDTokenError](err); !isID {
+					t.Fatalf("error %T, want *IDTokenError", err)
+				}
+			}
+		})
+	}
+}
+
+func TestUserTokenFromCache(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	key := UserCacheKey("http://localhost:4000/", "native", "https://quickstarts/api")
+	noDiscovery := func() (*Discovery, error) { return nil, errors.New("the tenant must not be asked") }
+	tests := []struct {
+		name    string
+		tok     *Token // nil: nothing cached
+		want    error
+		wantTok bool
+	}{
+		{"nothing cached", nil, ErrNotLoggedIn, false},
+		{"fresh", &Token{AccessToken: "at", Expiry: now.Add(time.Hour), RefreshToken: "rt"}, nil, true},
+		{"expired without refresh token", &Token{AccessToken: "at", Expiry: now.Add(time.Second)}, ErrLoginExpired, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := &Cache{Dir: t.TempDir(), Now: func() time.Time { return now }}
+			if tc.tok != nil {
+				if err := c.Put(key, tc.tok); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, refreshed, err := UserToken(context.Background(), nil, c, key, noDiscovery)
+			if !errors.Is(err, tc.want) || (got != nil) != tc.wantTok || refreshed {
+				t.Fatalf("UserToken = %v, %v, %v; want error %v", got, refreshed, err, tc.want)
+			}
+		})
+	}
+	// A machine token's entry is never read as a login, and a refresh token with a space is refused.
+	c := &Cache{Dir: t.TempDir()}
+	machine := CacheKey{Issuer: key.Issuer, ClientID: "native", Audience: key.Audience, Grant: "client_credentials"}
+	if err := c.Put(machine, &Token{AccessToken: "at", Expiry: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := UserToken(context.Background(), nil, c, key, noDiscovery); !errors.Is(err, ErrNotLoggedIn) {
+		t.Fatalf("machine entry read as a login: %v", err)
+	}
+	if err := c.Put(key, &Token{AccessToken: "at", Expiry: now.Add(time.Hour), RefreshToken: "r t"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := UserToken(context.Background(), nil, c, key, noDiscovery); !errors.Is(err, ErrNotLoggedIn) ||
+		!strings.Contains(err.Error(), "refresh or ID token") {
+		t.Fatalf("a malformed refresh token was accepted: %v", err)
+	}
+	files, _ := filepath.Glob(filepath.Join(c.Dir, "*.json"))
+	for _, f := range files {
+		if st, err := os.Stat(f); err != nil || st.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+}
