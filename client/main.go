@@ -14,6 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/tokencheck/tokencheck/pkg/dpop"
 )
 
 func main() {
@@ -31,6 +33,7 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	dpop   *dpop.Signer // the DPoP key of this run, loaded on first use (--dpop)
 }
 
 // Exit codes shared by every command: 0 success, 1 the check ran and failed, 2 it could not run.

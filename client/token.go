@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokencheck/tokencheck/pkg/dpop"
 	"github.com/tokencheck/tokencheck/pkg/httpcall"
 	"github.com/tokencheck/tokencheck/pkg/tokens"
 )
@@ -19,6 +20,7 @@ import (
 type tokenOptions struct {
 	device  bool
 	user    bool // the login of client login, refreshed when near expiry
+	dpop    bool // ask for a token bound to the CLI's DPoP key (RFC 9449)
 	scope   string
 	json    bool
 	noCache bool
@@ -46,7 +48,12 @@ secret, so a confidential client is refused (invalid_client) and --client-secret
 entry that is ignored (not a private regular file, malformed, for another key, expired) is named on stderr.
 
 --user prints the access token of 'client login' instead (same --issuer, --client-id, --audience; the client id
-defaults to native), refreshing it with the refresh token when it expires within a minute.`,
+defaults to native), refreshing it with the refresh token when it expires within a minute.
+
+--dpop asks for a DPoP-bound token (RFC 9449): each token request carries a proof made with the CLI's own P-256
+key, which is created once beside the token cache (dpop-key.pem, mode 0600); the token is then usable only with
+proofs by that key, as 'client call --dpop' sends them. A tenant without DPoP support answers with a Bearer
+token, which is said on stderr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runToken(cmd.Context(), conn, o) },
 	}
@@ -54,6 +61,7 @@ defaults to native), refreshing it with the refresh token when it expires within
 	f := cmd.Flags()
 	f.BoolVar(&o.device, "device", false, "use the device flow (a user approves in a browser) instead of client credentials")
 	f.BoolVar(&o.user, "user", false, "print the access token of 'client login' (refreshed when near expiry)")
+	f.BoolVar(&o.dpop, "dpop", false, "get a DPoP-bound token (RFC 9449), proofs made with the CLI's own key")
 	f.StringVar(&o.scope, "scope", "", "space-separated scopes to ask for (default: all the client is granted)")
 	f.BoolVar(&o.json, "json", false, "print the token response, decoded header and claims (unverified) and expiry as JSON")
 	f.BoolVar(&o.noCache, "no-cache", false, "always ask the tenant; neither read nor write the token cache")
@@ -132,6 +140,9 @@ func (a *app) tokenCache(o *tokenOptions) *tokens.Cache {
 // acquireToken returns a token for conn and o: from the cache when one is still fresh, else from the tenant (and
 // then cached). cached reports which.
 func (a *app) acquireToken(ctx context.Context, conn *connOptions, hc *http.Client, o *tokenOptions) (tok *tokens.Token, cached bool, err error) {
+	if o.user && o.dpop {
+		return nil, false, usageErrorf("--dpop works with client credentials and --device, not with --user: drop one")
+	}
 	if o.user {
 		return a.userToken(ctx, conn, hc, o)
 	}
@@ -139,6 +150,14 @@ func (a *app) acquireToken(ctx context.Context, conn *connOptions, hc *http.Clie
 		return nil, false, err
 	}
 	cache, key := a.tokenCache(o), tokenCacheKey(conn, o)
+	if o.dpop {
+		s, err := a.dpopSigner()
+		if err != nil {
+			return nil, false, err
+		}
+		key.DPoPKey = s.Thumbprint()
+		hc = tokens.WithDPoP(hc, s)
+	}
 	if cache != nil {
 		t, err := cache.Load(key)
 		if err == nil {
@@ -173,12 +192,34 @@ func (a *app) acquireToken(ctx context.Context, conn *connOptions, hc *http.Clie
 		}
 		return nil, false, err
 	}
+	if o.dpop && !strings.EqualFold(tok.TokenType, "DPoP") {
+		fmt.Fprintf(a.stderr, "client: note: the tenant issued a %q token, not a DPoP-bound one: it ignores DPoP proofs\n", tok.TokenType)
+	}
 	if cache != nil {
 		if err := cache.Put(key, tok); err != nil {
 			fmt.Fprintf(a.stderr, "client: warning: token not cached: %v\n", err)
 		}
 	}
 	return tok, false, nil
+}
+
+// dpopSigner is the CLI's DPoP key (made on first use beside the token cache) as a proof signer.
+func (a *app) dpopSigner() (*dpop.Signer, error) {
+	if a.dpop != nil {
+		return a.dpop, nil
+	}
+	dir, err := tokens.DefaultCacheDir(a.getenv)
+	if err != nil {
+		return nil, usageErrorf("--dpop needs a place for its key: %w", err)
+	}
+	key, err := tokens.LoadDPoPKey(dir)
+	if err != nil {
+		return nil, usageErrorf("--dpop: %w; remove the file to make a new key (tokens bound to the old one stop working)", err)
+	}
+	if a.dpop, err = dpop.NewSigner(key); err != nil {
+		return nil, usageErrorf("--dpop: %w", err)
+	}
+	return a.dpop, nil
 }
 
 // devicePrompt tells the user, on stderr so stdout stays the token alone, where to approve the device.

@@ -29,12 +29,17 @@ type CacheKey struct {
 	Grant    string // "client_credentials", "device_code" or GrantUser
 	// Secret is hashed into the file name only, so a changed secret never silently reuses the old secret's token.
 	Secret string
+	// DPoPKey is the thumbprint of the DPoP key a token is bound to, "" for a Bearer token: the two never mix.
+	DPoPKey string
 }
 
 func (k CacheKey) file() string {
 	h := sha256.New()
 	for _, part := range []string{k.Issuer, k.ClientID, k.Audience, strings.Join(strings.Fields(k.Scope), " "), k.Grant, k.Secret} {
 		fmt.Fprintf(h, "%d:%s\n", len(part), part)
+	}
+	if k.DPoPKey != "" { // only then, so Bearer entries keep the names they had
+		fmt.Fprintf(h, "dpop:%s\n", k.DPoPKey)
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16]) + ".json"
 }
