@@ -23,6 +23,8 @@ const (
 	RFC6750    Category = "rfc6750"    // bearer-token usage details: schemes, token in two places or in the URL
 	CORS       Category = "cors"       // browser clients: preflight and CORS headers on errors
 	Stateful   Category = "stateful"   // sequences of requests: what one request leaves behind for the next
+	DPoP       Category = "dpop"       // sender-constrained tokens and their proofs (RFC 9449)
+	RFC9728    Category = "rfc9728"    // the API's protected resource metadata
 	Rotation   Category = "rotation"   // the issuer changes its signing key
 )
 
@@ -80,6 +82,9 @@ type Expect struct {
 	JSON bool
 	// AnyError accepts any error code (or none) in the challenge, where the standards leave it open.
 	AnyError bool
+	// Scheme is the challenge that carries Error: "" for Bearer (RFC 6750 §3), "DPoP" for a DPoP request's
+	// (RFC 9449 §7.1), which an API may send alone or beside a Bearer challenge.
+	Scheme string
 }
 
 // String is the expectation as the report prints it, e.g. "401 invalid_token".

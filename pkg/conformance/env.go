@@ -54,6 +54,8 @@ type Config struct {
 	// measures it with the stand-in tenant.
 	Leeway      time.Duration
 	LeewayGiven bool
+	// DPoP runs the dpop cases even when the API's metadata does not advertise DPoP.
+	DPoP bool
 }
 
 // Env is everything a case's Build needs: the API, the tokens, the issuer's public key and the trap server.
@@ -77,6 +79,10 @@ type Env struct {
 	Leeway      time.Duration
 	LeewayKnown bool
 	LeewayNote  string
+	// Metadata is the API's RFC 9728 document, nil when it publishes none.
+	Metadata *ResourceMetadata
+	// DPoP holds the dpop cases' keys and bound token, or why they cannot run.
+	DPoP *dpopEnv
 
 	issuerKey *jwk // the published key that signed ScopedToken, nil if not an RSA key in the JWKS
 	kid       string
@@ -133,6 +139,11 @@ func Prepare(ctx context.Context, cfg Config) (*Env, error) {
 		return nil, err
 	}
 	if err := env.loadIssuerKey(ctx); err != nil {
+		return nil, err
+	}
+	// A broken document is judged by the rfc9728 cases; here it only means DPoP is not advertised.
+	env.Metadata, _, _ = fetchResourceMetadata(ctx, env.HTTP, env.API)
+	if err := env.prepareDPoP(ctx, cfg.DPoP); err != nil {
 		return nil, err
 	}
 	if err := env.checkFooting(ctx); err != nil {

@@ -68,7 +68,16 @@ func (e *Env) checkFooting(ctx context.Context) error {
 }
 
 func (e *Env) footing(ctx context.Context, path string, scoped bool) error {
-	resp, err := httpcall.Do(ctx, e.HTTP, request(e, path, bearer(e.ScopedToken)))
+	req := request(e, path, bearer(e.ScopedToken))
+	if d := e.DPoP; d != nil && d.required && d.skip == "" {
+		// The API takes DPoP-bound tokens only (its metadata says so): the footing is a bound token with its proof.
+		proof, err := d.signer.Proof(req.Method, req.URL, d.bound)
+		if err != nil {
+			return fmt.Errorf("make a DPoP proof: %w", err)
+		}
+		req.Header = dpopHeader(d.bound, proof)
+	}
+	resp, err := httpcall.Do(ctx, e.HTTP, req)
 	if err != nil {
 		return &FootingError{Route: path, Cause: CauseUnavailable, Err: err}
 	}

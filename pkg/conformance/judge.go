@@ -91,9 +91,13 @@ func checkChallenge(e Expect, resp *httpcall.Response) error {
 	if err != nil {
 		return fmt.Errorf("WWW-Authenticate %q: %w", raw, err)
 	}
+	scheme, rfc := "Bearer", "RFC 6750 §3"
+	if e.Scheme != "" {
+		scheme, rfc = e.Scheme, "RFC 9449 §7.1"
+	}
 	var bearer *httpcall.Challenge
 	for i := range chs {
-		if chs[i].Is("Bearer") {
+		if chs[i].Is(scheme) {
 			bearer = &chs[i]
 			break
 		}
@@ -102,7 +106,7 @@ func checkChallenge(e Expect, resp *httpcall.Response) error {
 		if resp.Status == http.StatusBadRequest {
 			return nil
 		}
-		return fmt.Errorf("WWW-Authenticate %q has no Bearer challenge (RFC 6750 §3)", raw)
+		return fmt.Errorf("WWW-Authenticate %q has no %s challenge (%s)", raw, scheme, rfc)
 	}
 	code, has := bearer.Param("error")
 	if resp.Status == http.StatusBadRequest {

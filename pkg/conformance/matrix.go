@@ -13,6 +13,8 @@ func Matrix() []Case {
 		{RFC6750, rfc6750Cases()},
 		{CORS, corsCases()},
 		{Stateful, statefulCases()},
+		{DPoP, dpopCases()},
+		{RFC9728, rfc9728Cases()},
 		{Rotation, rotationCases()},
 	} {
 		for _, c := range group.cases {

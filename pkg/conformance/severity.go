@@ -69,10 +69,16 @@ func findingf(sev Severity, why, format string, args ...any) *Finding {
 	return &Finding{Severity: sev, Why: why, Msg: fmt.Sprintf(format, args...)}
 }
 
-// asFinding turns a check's error into a Finding, giving a plain error the case's own severity and reason.
+// asFinding turns a check's error into a Finding, giving a plain error the case's own severity and reason, and a
+// Finding without a reason the case's.
 func asFinding(err error, c *Case) *Finding {
 	var f *Finding
 	if errors.As(err, &f) {
+		if f.Why == "" {
+			g := *f
+			g.Why = c.Why
+			return &g
+		}
 		return f
 	}
 	return &Finding{Severity: c.Severity, Why: c.Why, Msg: err.Error()}
