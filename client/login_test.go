@@ -205,6 +205,11 @@ func TestLoginEndToEnd(t *testing.T) {
 					refreshed, printed == stored.AccessToken, after.RefreshToken != stored.RefreshToken)
 			}
 
+			code, out, _ = tokRun(t, env, "token", "--user", "--json")
+			if code != 0 || !strings.Contains(out, `"refresh_token": "[redacted]"`) || strings.Contains(out, stored.RefreshToken) ||
+				strings.Contains(out, after.RefreshToken) {
+				t.Fatalf("token --user --json shows the refresh token: %d\n%s", code, out)
+			}
 			for path, want := range map[string]string{"/api/private": "200 OK", "/api/private-scoped": tc.scoped, "/secured/ping": "200 OK"} {
 				code, out, stderr := tokRun(t, env, "call", "--user", path)
 				if code != 0 || !strings.Contains(out, "→ "+want) {

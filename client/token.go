@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -246,9 +247,13 @@ type tokenJSON struct {
 }
 
 func writeTokenJSON(a *app, tok *tokens.Token, cached bool) error {
-	out := tokenJSON{TokenResponse: tok.Raw, Cached: cached}
+	out := tokenJSON{TokenResponse: maps.Clone(tok.Raw), Cached: cached}
 	if out.TokenResponse == nil {
 		out.TokenResponse = map[string]any{"access_token": tok.AccessToken, "token_type": tok.TokenType}
+	}
+	if rt, ok := out.TokenResponse["refresh_token"].(string); ok {
+		// A refresh token outlives the access token shown here; it stays in the cache, never on the screen.
+		out.TokenResponse["refresh_token"] = httpcall.RedactToken(rt)
 	}
 	if h, c, err := tokens.DecodeUnverified(tok.AccessToken); err == nil {
 		out.Header, out.Claims = h, c
