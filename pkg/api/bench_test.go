@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/tokencheck/tokencheck/internal/jsonlog"
 	"github.com/tokencheck/tokencheck/pkg/auth"
 )
 
@@ -16,7 +17,7 @@ import (
 
 func benchRouter(b *testing.B, cacheSize int) *fixture {
 	b.Helper()
-	return newFixture(b, fixtureConfig{cacheSize: cacheSize, logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
+	return newFixture(b, fixtureConfig{cacheSize: cacheSize, logger: slog.New(jsonlog.NewHandler(io.Discard))}) // the server's own log handler
 }
 
 func serve(b *testing.B, f *fixture, path, token string, want int) {

@@ -5,17 +5,16 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"math/big"
 	"os"
 	"sync"
 
 	"github.com/MicahParks/jwkset"
+
+	"github.com/tokencheck/tokencheck/pkg/dpop"
 )
 
 // keyBits is the RSA modulus size of every key the tenant creates, as Auth0's tenants use.
@@ -125,7 +124,10 @@ func newSigningKey() (signingKey, error) {
 
 // rsaSigningKey names priv by its thumbprint and makes its certificate.
 func rsaSigningKey(priv *rsa.PrivateKey) (signingKey, error) {
-	kid := thumbprint(&priv.PublicKey)
+	kid, err := dpop.Thumbprint(&priv.PublicKey)
+	if err != nil {
+		return signingKey{}, fmt.Errorf("name RSA key: %w", err)
+	}
 	cert, err := selfSignedCert(priv, kid)
 	if err != nil {
 		return signingKey{}, err
@@ -147,9 +149,9 @@ func newECKey() (ecKey, error) {
 
 // p256Key names priv by its thumbprint and makes its certificate.
 func p256Key(priv *ecdsa.PrivateKey) (ecKey, error) {
-	kid, err := ecThumbprint(&priv.PublicKey)
+	kid, err := dpop.Thumbprint(&priv.PublicKey)
 	if err != nil {
-		return ecKey{}, err
+		return ecKey{}, fmt.Errorf("name P-256 key: %w", err)
 	}
 	cert, err := selfSignedCert(priv, kid)
 	if err != nil {
@@ -292,34 +294,3 @@ func (s *keyStore) status() (current string, published []string, next string) {
 	}
 	return set.keys[len(set.keys)-1].kid, published, next
 }
-
-// thumbprint is the RFC 7638 JWK thumbprint of an RSA public key, base64url: a stable kid across restarts.
-func thumbprint(pub *rsa.PublicKey) string {
-	// Members in lexicographic order, no whitespace, as RFC 7638 §3 requires.
-	canonical := `{"e":"` + b64(big.NewInt(int64(pub.E)).Bytes()) + `","kty":"RSA","n":"` + b64(pub.N.Bytes()) + `"}`
-	sum := sha256.Sum256([]byte(canonical))
-	return b64(sum[:])
-}
-
-// ecThumbprint is the RFC 7638 thumbprint of a P-256 public key (crv, kty, x, y in that order).
-func ecThumbprint(pub *ecdsa.PublicKey) (string, error) {
-	x, y, err := ecCoordinates(pub)
-	if err != nil {
-		return "", err
-	}
-	canonical := `{"crv":"P-256","kty":"EC","x":"` + b64(x) + `","y":"` + b64(y) + `"}`
-	sum := sha256.Sum256([]byte(canonical))
-	return b64(sum[:]), nil
-}
-
-// ecCoordinates are x and y at the curve's full size (32 bytes for P-256), as RFC 7518 §6.2.1.2 requires.
-func ecCoordinates(pub *ecdsa.PublicKey) (x, y []byte, err error) {
-	raw, err := pub.Bytes() // 0x04 || x || y
-	if err != nil {
-		return nil, nil, fmt.Errorf("encode EC public key: %w", err)
-	}
-	n := (len(raw) - 1) / 2
-	return raw[1 : 1+n], raw[1+n:], nil
-}
-
-func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

@@ -19,6 +19,8 @@ import (
 	"testing"
 
 	"github.com/MicahParks/jwkset"
+
+	"github.com/tokencheck/tokencheck/pkg/dpop"
 )
 
 func TestKeyFileSurvivesRestart(t *testing.T) {
@@ -208,7 +210,7 @@ func TestThumbprintRFC7638(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub := rsaPublic(raw, 65537)
-	if got := thumbprint(pub); got != want {
+	if got, _ := dpop.Thumbprint(pub); got != want {
 		t.Fatalf("thumbprint %s, want %s", got, want)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/MicahParks/jwkset"
+
+	"github.com/tokencheck/tokencheck/pkg/dpop"
 )
 
 // TestJWKSCertificates checks every published key's x5c and x5t (RFC 7517 §4.7, §4.8) independently: the
@@ -104,7 +106,7 @@ func TestECThumbprint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := ecThumbprint(pub)
+	got, err := dpop.Thumbprint(pub)
 	if err != nil {
 		t.Fatal(err)
 	}
