@@ -31,6 +31,7 @@ type testOptions struct {
 	leeway                    time.Duration
 	skipRoutes                []string
 	failOn                    string
+	dpop                      bool
 }
 
 // routeNames are the --skip-route values, each naming one of conformance.Paths.
@@ -55,6 +56,11 @@ severity that makes the exit status 1.
 
 The API's clock leeway is measured with the stand-in tenant (and reported) unless --leeway gives it. For an API
 that serves https with the stand-in tenant's CA (client tenant --tls), give that CA with --ca.
+
+The dpop cases (RFC 9449: proofs, key binding, downgrade to Bearer, replay) run when the API's protected resource
+metadata (RFC 9728, /.well-known/oauth-protected-resource) lists DPoP algorithms, or with --dpop; they need the
+stand-in tenant, which mints tokens bound to the tester's own key. An API that takes DPoP-bound tokens only
+(dpop_bound_access_tokens_required) refuses the Bearer cases' valid tokens: run --run '^(dpop|rfc9728)/' there.
 
 Exit status: 0 all passed (or only failures below --fail-on), 1 some failed, 2 the suite could not run.`,
 		Args: cobra.NoArgs,
@@ -84,6 +90,7 @@ Exit status: 0 all passed (or only failures below --fail-on), 1 some failed, 2 t
 	f.DurationVar(&o.leeway, "leeway", 0, "the API's clock leeway on exp/nbf/iat, if known (default: measured and reported)")
 	f.StringSliceVar(&o.skipRoutes, "skip-route", nil, "a route the API does not have: public, private or scoped (repeatable)")
 	f.StringVar(&o.failOn, "fail-on", conformance.Low.String(), "least severity that fails the run: critical, high, medium or low")
+	f.BoolVar(&o.dpop, "dpop", false, "run the dpop cases even if the API's RFC 9728 metadata does not advertise DPoP")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error { return a.runTest(cmd, conn, o) }
 	return cmd
 }
@@ -154,7 +161,7 @@ func (a *app) runTest(cmd *cobra.Command, conn *connOptions, o *testOptions) err
 		NoScopeClientID: o.noScopeID, NoScopeClientSecret: o.noScopeSecret,
 		Paths: paths, Scope: o.scope, Origin: o.origin, HTTP: hc,
 		TrapListen: o.listen, TrapURL: o.listenURL,
-		Leeway: o.leeway, LeewayGiven: cmd.Flags().Changed("leeway"),
+		Leeway: o.leeway, LeewayGiven: cmd.Flags().Changed("leeway"), DPoP: o.dpop,
 	})
 	if err != nil {
 		return &exitError{code: exitCannotGo, err: wordPrepareError(err)}

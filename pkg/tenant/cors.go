@@ -1,6 +1,9 @@
 package tenant
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // corsMaxAge is how long a browser may cache a preflight answer, in seconds.
 const corsMaxAge = "600"
@@ -41,8 +44,19 @@ func (t *Tenant) withCORS(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// publicDocument lets any web page read next's answer: discovery and the JWKS are public, carry no secret and are
+// read by every browser app before it can log in (Auth0 serves them with "*" too). Simple GETs: no preflight.
+func publicDocument(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		next(w, r)
+	}
+}
+
 // preflight answers CORS preflights for methods: 204 with the grant for a registered origin, 403 without one.
-func (t *Tenant) preflight(methods string) http.HandlerFunc {
+// Authorization and Content-Type are always allowed request headers, plus extra (DPoP for the token endpoint).
+func (t *Tenant) preflight(methods string, extra ...string) http.HandlerFunc {
+	allowHeaders := strings.Join(append([]string{"Authorization", "Content-Type"}, extra...), ", ")
 	return func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Add("Vary", "Origin")
@@ -55,7 +69,7 @@ func (t *Tenant) preflight(methods string) http.HandlerFunc {
 		}
 		h.Set("Access-Control-Allow-Origin", o)
 		h.Set("Access-Control-Allow-Methods", methods)
-		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+		h.Set("Access-Control-Allow-Headers", allowHeaders)
 		h.Set("Access-Control-Max-Age", corsMaxAge)
 		w.WriteHeader(http.StatusNoContent)
 	}

@@ -510,7 +510,10 @@ func TestLoginCORS(t *testing.T) {
 		{"token, spa origin", http.MethodPost, PathToken, "http://localhost:3000", http.StatusBadRequest, true},
 		{"token, other origin", http.MethodPost, PathToken, "http://localhost:3001", http.StatusBadRequest, false},
 		{"userinfo, spa origin", http.MethodGet, PathUserinfo, "http://localhost:3000", http.StatusUnauthorized, true},
-		{"discovery is not opened by this", http.MethodGet, PathOpenIDConfiguration, "http://localhost:3000", http.StatusOK, false},
+		// Discovery and the JWKS are public documents every browser app reads, as Auth0 serves them: "*".
+		{"discovery, any origin", http.MethodGet, PathOpenIDConfiguration, "https://evil.example", http.StatusOK, true},
+		{"RFC 8414 metadata, any origin", http.MethodGet, PathOAuthServerMetadata, "http://localhost:3000", http.StatusOK, true},
+		{"JWKS, any origin", http.MethodGet, PathJWKS, "http://localhost:3000", http.StatusOK, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -521,16 +524,21 @@ func TestLoginCORS(t *testing.T) {
 			}
 			resp, raw := f.do(tc.method, tc.path, ct, "", h)
 			acao := resp.Header.Get("Access-Control-Allow-Origin")
-			if resp.StatusCode != tc.status || (acao == tc.origin) != tc.allowed || (acao != "" && acao != tc.origin) {
+			want := tc.origin
+			if strings.HasPrefix(tc.path, "/.well-known/") {
+				want = "*"
+			}
+			if resp.StatusCode != tc.status || (acao == want) != tc.allowed || (acao != "" && acao != want) {
 				t.Fatalf("%d ACAO %q, want %d allowed=%v: %s", resp.StatusCode, acao, tc.status, tc.allowed, raw)
 			}
 			if resp.Header.Get("Access-Control-Allow-Credentials") != "" {
 				t.Fatal("credentials must never be allowed")
 			}
-			if tc.path != PathOpenIDConfiguration && !slices.Contains(resp.Header.Values("Vary"), "Origin") {
+			if want != "*" && !slices.Contains(resp.Header.Values("Vary"), "Origin") {
 				t.Fatalf("Vary %v", resp.Header.Values("Vary"))
 			}
-			if tc.method == http.MethodOptions && tc.allowed && !strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Content-Type") {
+			if tc.method == http.MethodOptions && tc.allowed && (!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Content-Type") ||
+				(tc.path == PathToken && !strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "DPoP"))) {
 				t.Fatalf("preflight headers %v", resp.Header)
 			}
 		})

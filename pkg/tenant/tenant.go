@@ -172,11 +172,11 @@ const (
 
 func (t *Tenant) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+PathOpenIDConfiguration, t.serveDiscovery)
-	mux.HandleFunc("GET "+PathOAuthServerMetadata, t.serveDiscovery)
-	mux.HandleFunc("GET "+PathJWKS, t.serveJWKS)
+	mux.HandleFunc("GET "+PathOpenIDConfiguration, publicDocument(t.serveDiscovery))
+	mux.HandleFunc("GET "+PathOAuthServerMetadata, publicDocument(t.serveDiscovery))
+	mux.HandleFunc("GET "+PathJWKS, publicDocument(t.serveJWKS))
 	mux.HandleFunc("POST "+PathToken, t.withCORS(t.serveToken))
-	mux.HandleFunc("OPTIONS "+PathToken, t.preflight("POST"))
+	mux.HandleFunc("OPTIONS "+PathToken, t.preflight("POST", "DPoP"))
 	mux.HandleFunc("GET "+PathAuthorize, t.serveAuthorize)
 	mux.HandleFunc("POST "+PathAuthorize, t.serveLogin)
 	mux.HandleFunc("GET "+PathUserinfo, t.withCORS(t.serveUserinfo))
