@@ -98,7 +98,9 @@ var safeText = regexp.MustCompile(`^[!#-&(-;=?-~ ]+$`)
 // sits at <issuer>.well-known/openid-configuration); errors are *ConfigError, one per bad setting, joined.
 func (c Config) Normalize() (Config, error) {
 	var errs []error
-	bad := func(s Setting, v, reason string) { errs = append(errs, &ConfigError{Setting: s, Value: v, Reason: reason}) }
+	bad := func(s Setting, v, reason string) {
+		errs = append(errs, &ConfigError{Setting: s, Value: v, Reason: reason})
+	}
 	if _, err := origin(c.APIURL); err != nil {
 		bad(SettingAPIURL, c.APIURL, err.Error())
 	}
@@ -121,10 +123,9 @@ func (c Config) Normalize() (Config, error) {
 			bad(f.s, f.v, "must not be empty")
 		case !safeText.MatchString(f.v):
 			bad(f.s, f.v, "may hold printable ASCII only, without quotes or < >")
+		case f.s == SettingScope && !strings.Contains(" "+f.v+" ", " openid "):
+			bad(f.s, f.v, `must include "openid": the page needs an ID token for the user's name`)
 		}
-	}
-	if !strings.Contains(" "+c.Scope+" ", " openid ") {
-		bad(SettingScope, c.Scope, `must include "openid": the page needs an ID token for the user's name`)
 	}
 	return c, errors.Join(errs...)
 }
@@ -287,7 +288,7 @@ const (
 // listener.
 func NewServer(h http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           http.MaxBytesHandler(h, 0), // requests carry no body; refuse to read one
+		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,

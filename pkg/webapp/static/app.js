@@ -49,7 +49,12 @@
   }
 
   async function getJSON(url, what) {
-    const res = await fetch(url, { cache: 'no-store', credentials: 'omit' });
+    let res;
+    try {
+      res = await fetch(url, { cache: 'no-store', credentials: 'omit' });
+    } catch (e) {
+      throw new Error(`${what}: no answer from ${url} (${e.message}); is it up, and does it allow ${location.origin} for CORS?`);
+    }
     if (!res.ok) throw new Error(`${what}: ${url} answered ${res.status}`);
     try {
       return await res.json();
