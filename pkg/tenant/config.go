@@ -30,7 +30,7 @@ type Config struct {
 	APIs []API `yaml:"apis"`
 	// Clients are the applications allowed to ask for tokens.
 	Clients []Client `yaml:"clients"`
-	// Users can approve device-flow logins on the /activate page.
+	// Users sign in on the /authorize login page and approve device-flow logins on the /activate page.
 	Users []User `yaml:"users"`
 }
 
@@ -41,19 +41,44 @@ type API struct {
 }
 
 // Client is an application. Confidential clients (with a secret) use client_credentials within their grants;
-// public clients have no secret and only start device flows.
+// public clients have no secret and start device flows or user logins. Any client with RedirectURIs can send users
+// to /authorize (authorization code flow); public clients must use PKCE there.
 type Client struct {
 	ID     string              `yaml:"id"`
 	Secret string              `yaml:"secret"`
 	Public bool                `yaml:"public"`
 	Grants map[string][]string `yaml:"grants"` // audience -> scopes the client may get
+	// AppType is Auth0's application type: native (installed apps and CLIs, whose loopback redirect URIs match on
+	// any port, RFC 8252 §7.3), spa, regular_web or non_interactive; "" is a plain client.
+	AppType string `yaml:"app_type"`
+	// RedirectURIs are the exact redirect_uri values /authorize accepts (Auth0's Allowed Callback URLs).
+	RedirectURIs []string `yaml:"redirect_uris"`
+	// WebOrigins are the browser origins (scheme://host[:port]) that may call /oauth/token and /userinfo
+	// cross-origin (CORS).
+	WebOrigins []string `yaml:"web_origins"`
+	// LogoutURLs are where logout may send the user back to (Auth0's Allowed Logout URLs): returnTo of /v2/logout
+	// and post_logout_redirect_uri of /oidc/logout.
+	LogoutURLs []string `yaml:"logout_urls"`
 }
 
-// User is a person who can approve a device login; their tokens carry the scopes granted here.
+// Application types a client may declare (Client.AppType).
+const (
+	AppTypeNative         = "native"
+	AppTypeSPA            = "spa"
+	AppTypeRegularWeb     = "regular_web"
+	AppTypeNonInteractive = "non_interactive"
+)
+
+// User is a person who signs in at /authorize or approves a device login; their tokens carry the scopes granted
+// here.
 type User struct {
 	Username string              `yaml:"username"`
 	Password string              `yaml:"password"`
 	Scopes   map[string][]string `yaml:"scopes"` // audience -> scopes the user may get
+	// Name is the ID token's and /userinfo's name claim (profile scope); "" uses the username.
+	Name string `yaml:"name"`
+	// Email is the email claim (email scope); "" leaves it out.
+	Email string `yaml:"email"`
 }
 
 // DefaultConfig is the built-in configuration of the contract, fresh on every call so callers may change it.

@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// contractDefault is the built-in default exactly as the documented tenant contract writes it (README, docs/tenant.md).
+// contractDefault is the built-in default exactly as the documented tenant contract writes it (README,
+// docs/tenant.md); loginDefault is what user login added after it, leaving every earlier entry as it was.
 const contractDefault = `token_ttl: 24h
 apis:
   - audience: https://quickstarts/api
@@ -35,18 +36,50 @@ users:
     scopes: {https://quickstarts/api: [read:messages]}
 `
 
+const loginDefault = `
+  - id: spa
+    public: true
+    app_type: spa
+    redirect_uris: [http://localhost:3000/callback]
+    web_origins: [http://localhost:3000]
+    logout_urls: [http://localhost:3000/]
+  - id: native
+    public: true
+    app_type: native
+    redirect_uris: [http://127.0.0.1/callback]
+users:
+  - username: alice
+    password: alice-password
+    scopes: {https://quickstarts/api: [read:messages]}
+    name: Alice
+    email: alice@example.com
+  - username: bob
+    password: bob-password
+    name: Bob
+    email: bob@example.com
+`
+
 func TestDefaultConfigIsTheContract(t *testing.T) {
 	t.Parallel()
-	want, err := ParseConfig([]byte(contractDefault), "contract")
+	round1, err := ParseConfig([]byte(contractDefault), "contract")
 	if err != nil {
 		t.Fatal(err)
+	}
+	before, _, _ := strings.Cut(contractDefault, "users:")
+	want, err := ParseConfig([]byte(before+strings.TrimPrefix(loginDefault, "\n")), "contract with login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(want.Clients[:5], round1.Clients) || want.Users[0].Username != round1.Users[0].Username ||
+		!reflect.DeepEqual(want.Users[0].Scopes, round1.Users[0].Scopes) || want.Users[0].Password != round1.Users[0].Password {
+		t.Fatal("the login additions changed an entry of the original contract")
 	}
 	got := DefaultConfig()
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("DefaultConfig() = %+v\nwant the contract's %+v", got, want)
 	}
 	// Spot checks so a change to both copies at once is still noticed.
-	if got.TokenTTL != 24*time.Hour || len(got.APIs) != 1 || len(got.Clients) != 5 || len(got.Users) != 1 ||
+	if got.TokenTTL != 24*time.Hour || len(got.APIs) != 1 || len(got.Clients) != 7 || len(got.Users) != 2 ||
 		got.Clients[0].Grants[testAudience] == nil || len(got.Clients[0].Grants[testAudience]) != 0 || !got.Clients[4].Public {
 		t.Fatalf("DefaultConfig() = %+v", got)
 	}

@@ -84,9 +84,10 @@ func (c *Config) validate(name string, doc *yaml.Node) error {
 				add(fmt.Sprintf("client %q is public and cannot use client_credentials; remove its grants", cl.ID), "clients", i, "grants")
 			}
 		} else if cl.Secret == "" {
-			add(fmt.Sprintf("client %q needs a secret, or public: true for a device-flow client", cl.ID), "clients", i, "secret")
+			add(fmt.Sprintf("client %q needs a secret, or public: true for a device-flow or browser/native login client", cl.ID), "clients", i, "secret")
 		}
 		checkGrants(cl.Grants, "clients", i, "grants")
+		validateLoginClient(cl, func(msg string, path ...any) { add(msg, append([]any{"clients", i}, path...)...) })
 	}
 
 	users := map[string]bool{}
@@ -100,6 +101,9 @@ func (c *Config) validate(name string, doc *yaml.Node) error {
 		users[u.Username] = true
 		if u.Password == "" {
 			add(fmt.Sprintf("user %q needs a password", u.Username), "users", i, "password")
+		}
+		if strings.ContainsAny(u.Name, "\r\n") || strings.ContainsAny(u.Email, " \t\r\n") {
+			add(fmt.Sprintf("user %q: name must be one line and email must have no spaces", u.Username), "users", i)
 		}
 		checkGrants(u.Scopes, "users", i, "scopes")
 	}

@@ -39,6 +39,9 @@ func TestDiscovery(t *testing.T) {
 					"token_endpoint":                base + "oauth/token",
 					"device_authorization_endpoint": base + "oauth/device/code",
 					"mint_endpoint":                 base + "dev/mint",
+					"authorization_endpoint":        base + "authorize",
+					"userinfo_endpoint":             base + "userinfo",
+					"end_session_endpoint":          base + "oidc/logout",
 				}
 				for k, v := range want {
 					if d[k] != v {
@@ -46,10 +49,13 @@ func TestDiscovery(t *testing.T) {
 					}
 				}
 				lists := map[string][]string{
-					"grant_types_supported":                 {"client_credentials", "urn:ietf:params:oauth:grant-type:device_code"},
+					"grant_types_supported": {"client_credentials", "urn:ietf:params:oauth:grant-type:device_code",
+						"authorization_code", "refresh_token"},
+					"response_types_supported":              {"code"},
+					"code_challenge_methods_supported":      {"S256"},
 					"token_endpoint_auth_methods_supported": {"client_secret_post", "client_secret_basic", "none"},
 					"id_token_signing_alg_values_supported": {"RS256"},
-					"scopes_supported":                      {"read:messages", "write:messages"},
+					"scopes_supported":                      {"openid", "profile", "email", "offline_access", "read:messages", "write:messages"},
 				}
 				for k, v := range lists {
 					got, _ := json.Marshal(d[k])

@@ -14,6 +14,7 @@ import (
 type tokenClaims struct {
 	sub, aud, azp, gty string
 	scopes             []string
+	extra              map[string]any // set last: a user login's aud list and sid
 }
 
 // issue signs an Auth0-shaped access token. An empty scope list leaves the scope claim out, as Auth0 does for a
@@ -28,6 +29,7 @@ func (t *Tenant) issue(c tokenClaims) (tokenResponse, *oauthError) {
 	if scope != "" {
 		claims["scope"] = scope
 	}
+	override(claims, c.extra)
 	k := t.keys.current()
 	tok, err := sign(k, map[string]any{"alg": "RS256", "typ": "JWT", "kid": k.kid}, claims)
 	if err != nil {

@@ -1,6 +1,7 @@
 // Package tenant is a stand-in for an Auth0 tenant, for development and tests only: OIDC discovery, a JWKS of
-// RSA keys (and optionally a P-256 key) with their certificates, /oauth/token (client credentials and the device
-// flow), a device approval page, and /dev endpoints that mint arbitrary tokens and rotate keys, with Auth0's
+// RSA keys (and optionally a P-256 key) with their certificates, /oauth/token (client credentials, the device
+// flow, and user login's authorization code with PKCE and rotating refresh tokens), a device approval page, a
+// login page, /userinfo, logout, and /dev endpoints that mint arbitrary tokens and rotate keys, with Auth0's
 // pre-published next key. Tokens look like Auth0's so an API validates them unchanged. It can also make the
 // certificates to serve itself over HTTPS (NewDevTLS).
 package tenant
@@ -62,7 +63,10 @@ type Tenant struct {
 	keys         *keyStore
 	devices      *deviceStore
 	allowedHosts hostSet
-	logins       *attemptLimiter // failed /activate passwords, per user and per remote address
+	logins       *attemptLimiter // failed /activate and /authorize passwords, per user and per remote address
+	grants       *grantStore     // authorization codes, refresh tokens and the logins they belong to
+	csrfKey      []byte          // signs the login form's CSRF tokens; new on every start
+	webOrigins   corsOrigins     // browser origins allowed to call /oauth/token and /userinfo
 	handler      http.Handler
 }
 
@@ -123,6 +127,7 @@ func New(cfg *Config, opts Options) (*Tenant, error) {
 		return nil, err
 	}
 	t.logins = newAttemptLimiter(maxLoginFailures, loginWindow, maxLimiterKeys)
+	t.grants, t.csrfKey, t.webOrigins = newGrantStore(), []byte(newID(32)), newCORSOrigins(cfg.Clients)
 	if t.keys, err = loadKeyStoreLogged(opts.KeyFile, opts.ECKey, t.log); err != nil {
 		return nil, err
 	}
@@ -156,6 +161,7 @@ const (
 	PathToken               = "/oauth/token" //nolint:gosec // a URL path, not a credential
 	PathDeviceCode          = "/oauth/device/code"
 	PathActivate            = "/activate"
+	PathAuthorize           = "/authorize"
 	PathMint                = "/dev/mint"
 	PathRotate              = "/dev/rotate"
 )
@@ -165,7 +171,15 @@ func (t *Tenant) routes() http.Handler {
 	mux.HandleFunc("GET "+PathOpenIDConfiguration, t.serveDiscovery)
 	mux.HandleFunc("GET "+PathOAuthServerMetadata, t.serveDiscovery)
 	mux.HandleFunc("GET "+PathJWKS, t.serveJWKS)
-	mux.HandleFunc("POST "+PathToken, t.serveToken)
+	mux.HandleFunc("POST "+PathToken, t.withCORS(t.serveToken))
+	mux.HandleFunc("OPTIONS "+PathToken, t.preflight("POST"))
+	mux.HandleFunc("GET "+PathAuthorize, t.serveAuthorize)
+	mux.HandleFunc("POST "+PathAuthorize, t.serveLogin)
+	mux.HandleFunc("GET "+PathUserinfo, t.withCORS(t.serveUserinfo))
+	mux.HandleFunc("POST "+PathUserinfo, t.withCORS(t.serveUserinfo))
+	mux.HandleFunc("OPTIONS "+PathUserinfo, t.preflight("GET, POST"))
+	mux.HandleFunc("GET "+PathOIDCLogout, t.serveOIDCLogout)
+	mux.HandleFunc("GET "+PathV2Logout, t.serveV2Logout)
 	mux.HandleFunc("POST "+PathDeviceCode, t.serveDeviceCode)
 	mux.HandleFunc("GET "+PathActivate, t.serveActivatePage)
 	mux.HandleFunc("POST "+PathActivate, t.serveActivate)

@@ -11,7 +11,12 @@ import (
 const (
 	grantClientCredentials = "client_credentials"
 	grantDeviceCode        = "urn:ietf:params:oauth:grant-type:device_code"
+	grantAuthorizationCode = "authorization_code"
+	grantRefreshToken      = "refresh_token"
 )
+
+// grantTypes are the grants /oauth/token accepts, in the order errors and discovery list them.
+var grantTypes = []string{grantClientCredentials, grantDeviceCode, grantAuthorizationCode, grantRefreshToken}
 
 // tokenResponse is RFC 6749 §5.1's success body.
 type tokenResponse struct {
@@ -19,9 +24,13 @@ type tokenResponse struct {
 	TokenType   string `json:"token_type"`
 	ExpiresIn   int64  `json:"expires_in"`
 	Scope       string `json:"scope,omitempty"`
+	// IDToken and RefreshToken come only from a user login (authorization_code and refresh_token grants).
+	IDToken      string `json:"id_token,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
 }
 
-// serveToken is /oauth/token: client_credentials and the device_code grant, errors per RFC 6749 §5.2.
+// serveToken is /oauth/token: client_credentials, the device_code grant, and a user login's authorization_code
+// and refresh_token grants; errors per RFC 6749 §5.2.
 func (t *Tenant) serveToken(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	p, oerr := readParams(w, r)
@@ -34,9 +43,9 @@ func (t *Tenant) serveToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errInvalidRequest("grant_type is required"))
 		return
 	}
-	if grant != grantClientCredentials && grant != grantDeviceCode {
+	if !slices.Contains(grantTypes, grant) {
 		writeError(w, &oauthError{status: http.StatusBadRequest, code: "unsupported_grant_type",
-			description: fmt.Sprintf("grant_type %q is not supported; use %s or %s", grant, grantClientCredentials, grantDeviceCode)})
+			description: fmt.Sprintf("grant_type %q is not supported; use one of %s", grant, strings.Join(grantTypes, ", "))})
 		return
 	}
 	client, oerr := t.authenticateClient(r, p)
@@ -45,10 +54,15 @@ func (t *Tenant) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var resp tokenResponse
-	if grant == grantClientCredentials {
+	switch grant {
+	case grantClientCredentials:
 		resp, oerr = t.clientCredentials(client, p)
-	} else {
+	case grantDeviceCode:
 		resp, oerr = t.deviceCodeGrant(client, p)
+	case grantAuthorizationCode:
+		resp, oerr = t.authorizationCodeGrant(client, p)
+	default:
+		resp, oerr = t.refreshTokenGrant(client, p)
 	}
 	if oerr != nil {
 		writeError(w, oerr)
