@@ -322,4 +322,17 @@ func TestBrowserFlow(t *testing.T) {
 	if status, _ := p.call("call-private"); status != "200" {
 		t.Errorf("bob #call-private: #status %q, want 200", status)
 	}
+
+	// A callback this tab did not start (a forged or replayed code) logs nobody in, and its URL is cleaned.
+	p.do("open a forged callback", chromedp.Navigate(appURL+"/callback?code=forged&state=forged"))
+	p.waitApp("app after a forged callback")
+	if got := p.text("user"); got != "" {
+		t.Errorf("#user after a forged callback = %q, want empty", got)
+	}
+	if got := p.text("message"); got == "" {
+		t.Error("a forged callback shows no #message")
+	}
+	if loc, _ := eval[string](p, `location.href`); strings.Contains(loc, "forged") {
+		t.Errorf("the address still holds the callback's parameters: %s", loc)
+	}
 }

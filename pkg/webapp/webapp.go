@@ -26,8 +26,9 @@ const (
 	DefaultIssuerURL = "http://localhost:4000/"
 	DefaultClientID  = "spa"
 	DefaultAudience  = "https://quickstarts/api"
-	// DefaultScope asks for an ID token with the user's name; API scopes come from the user's grants.
-	DefaultScope = "openid profile email"
+	// DefaultScope asks for an ID token with the user's name and for the scoped route's scope; as with Auth0, the
+	// access token carries only the asked-for scopes the user holds.
+	DefaultScope = "openid profile email read:messages"
 )
 
 // Paths the handler answers; every other path is a 404.
