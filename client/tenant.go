@@ -58,7 +58,8 @@ each key carries x5c (a self-signed certificate) and x5t, as Auth0's do. Kids ar
 request came in on, so one tenant serves http://tenant:4000/ inside docker compose and http://localhost:4000/
 from the host. Behind a reverse proxy, --trust-proxy makes them follow X-Forwarded-Proto and X-Forwarded-Host
 (ignored otherwise). Without --config the contract's built-in default applies (clients quickstart-read/read-secret,
-quickstart-write, quickstart-readwrite, quickstart-noscope, the public client cli, the user alice). Without
+quickstart-write, quickstart-readwrite, quickstart-noscope, the public clients cli, spa and native, the users
+alice and bob). Without
 --key-file the keys live in memory and change at every start.
 
 --tls serves HTTPS (TLS 1.2 or later) with a CA made at every start and a server certificate it signs for

@@ -154,14 +154,14 @@ func (req *authzRequest) parsePKCE(challenge, method string) *authzError {
 			method = "plain (the default when it is left out)"
 		}
 		return redirectError("invalid_request", fmt.Sprintf("code_challenge_method %s is not supported; use S256", method))
-	case len(challenge) != 43 || strings.IndexFunc(challenge, func(r rune) bool { return r > 0x7f || !isBase64URL(byte(r)) }) >= 0:
+	case len(challenge) != 43 || strings.ContainsFunc(challenge, func(r rune) bool { return !isBase64URL(r) }):
 		return redirectError("invalid_request", "code_challenge must be the 43-character base64url SHA-256 of the code_verifier")
 	}
 	req.challenge = challenge
 	return nil
 }
 
-func isBase64URL(c byte) bool {
+func isBase64URL(c rune) bool {
 	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
 

@@ -27,7 +27,7 @@ func (t *Tenant) csrfNonce(w http.ResponseWriter, r *http.Request) string {
 		return c.Value
 	}
 	n := newID(16)
-	http.SetCookie(w, &http.Cookie{
+	http.SetCookie(w, &http.Cookie{ //nolint:gosec // Secure whenever the tenant is reached over https; development runs it over http
 		Name: csrfCookie, Value: n, Path: PathAuthorize, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		Secure: r.TLS != nil || strings.HasPrefix(t.issuer, "https:"),
 	})

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"slices"
 	"sync"
@@ -161,7 +162,8 @@ func (s *grantStore) addRefreshLocked(id string, f *family) string {
 
 // rotate exchanges a refresh token for the next one of its family (RFC 9700 §4.14.2). A token used before
 // revokes the whole family: either the client or an attacker holds a stolen copy, and the tenant cannot tell which.
-func (s *grantStore) rotate(now time.Time, token, clientID string) (g grant, familyID, next string, oerr *oauthError) {
+// A non-empty scope narrows the returned grant; it must be within the family's, checked before the token is spent.
+func (s *grantStore) rotate(now time.Time, token, clientID string, scope []string) (g grant, familyID, next string, oerr *oauthError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(now)
@@ -179,8 +181,18 @@ func (s *grantStore) rotate(now time.Time, token, clientID string) (g grant, fam
 		s.revokeLocked(e.family)
 		return grant{}, "", "", errInvalidGrant("refresh token was already used; every token of its login is revoked, sign in again")
 	}
+	g = f.grant
+	if len(scope) > 0 {
+		for _, sc := range scope {
+			if !g.has(sc) {
+				return grant{}, "", "", &oauthError{status: http.StatusBadRequest, code: "invalid_scope",
+					description: fmt.Sprintf("scope %q was not granted at sign-in", sc)}
+			}
+		}
+		g.scopes = uniq(scope)
+	}
 	e.used = true
-	return f.grant, e.family, s.addRefreshLocked(e.family, f), nil
+	return g, e.family, s.addRefreshLocked(e.family, f), nil
 }
 
 // revoke ends a family: its refresh tokens stop working and /userinfo refuses its access tokens.

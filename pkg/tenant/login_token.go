@@ -3,7 +3,6 @@ package tenant
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -40,19 +39,10 @@ func (t *Tenant) refreshTokenGrant(c Client, p map[string]string) (tokenResponse
 	if tok == "" {
 		return tokenResponse{}, errInvalidRequest("refresh_token is required")
 	}
-	g, fam, next, oerr := t.grants.rotate(t.now(), tok, c.ID)
+	g, fam, next, oerr := t.grants.rotate(t.now(), tok, c.ID, strings.Fields(p["scope"]))
 	if oerr != nil {
 		t.log.Warn("refresh token refused", "client", c.ID, "reason", oerr.description)
 		return tokenResponse{}, oerr
-	}
-	if want := strings.Fields(p["scope"]); len(want) > 0 {
-		for _, s := range want {
-			if !g.has(s) {
-				return tokenResponse{}, &oauthError{status: http.StatusBadRequest, code: "invalid_scope",
-					description: fmt.Sprintf("scope %q was not granted at sign-in", s)}
-			}
-		}
-		g.scopes = uniq(want)
 	}
 	return t.issueLogin(g, fam, next)
 }

@@ -40,7 +40,8 @@ func (t *Tenant) serveOIDCLogout(w http.ResponseWriter, r *http.Request) {
 		t.logoutPage(w, http.StatusOK, "You are signed out.")
 		return
 	}
-	if msg := t.checkLogoutTarget(clientID, target, "post_logout_redirect_uri", "client_id or id_token_hint"); msg != "" {
+	registered, msg := t.logoutTarget(clientID, target, "post_logout_redirect_uri", "client_id or id_token_hint")
+	if msg != "" {
 		t.logoutPage(w, http.StatusBadRequest, msg)
 		return
 	}
@@ -49,7 +50,7 @@ func (t *Tenant) serveOIDCLogout(w http.ResponseWriter, r *http.Request) {
 		out.Set("state", s)
 	}
 	noStore(w)
-	http.Redirect(w, r, withParams(target, out), http.StatusFound)
+	http.Redirect(w, r, withParams(registered, out), http.StatusFound)
 }
 
 // serveV2Logout is Auth0's GET /v2/logout?returnTo=&client_id=: returnTo must be one of that client's logout URLs.
@@ -60,29 +61,31 @@ func (t *Tenant) serveV2Logout(w http.ResponseWriter, r *http.Request) {
 		t.logoutPage(w, http.StatusOK, "You are signed out.")
 		return
 	}
-	if msg := t.checkLogoutTarget(q.Get("client_id"), target, "returnTo", "client_id"); msg != "" {
+	registered, msg := t.logoutTarget(q.Get("client_id"), target, "returnTo", "client_id")
+	if msg != "" {
 		t.logoutPage(w, http.StatusBadRequest, msg)
 		return
 	}
 	noStore(w)
-	http.Redirect(w, r, target, http.StatusFound)
+	http.Redirect(w, r, registered, http.StatusFound)
 }
 
-// checkLogoutTarget is why target may not be a logout redirect for clientID, or "": it must be registered,
-// exactly, so logout cannot be an open redirector.
-func (t *Tenant) checkLogoutTarget(clientID, target, param, clientParam string) string {
+// logoutTarget is the registered logout URL equal to target, or why there is none: it must be one of clientID's,
+// exactly, so logout cannot be an open redirector. The redirect uses the registered string, never the request's.
+func (t *Tenant) logoutTarget(clientID, target, param, clientParam string) (registered, why string) {
 	if clientID == "" {
-		return fmt.Sprintf("%s needs %s, to know whose logout URLs it must be one of. You are signed out.", param, clientParam)
+		return "", fmt.Sprintf("%s needs %s, to know whose logout URLs it must be one of. You are signed out.", param, clientParam)
 	}
 	c, ok := t.clients[clientID]
 	if !ok {
-		return fmt.Sprintf("Unknown client_id %q. You are signed out.", truncate(clientID, 200))
+		return "", fmt.Sprintf("Unknown client_id %q. You are signed out.", truncate(clientID, 200))
 	}
-	if !slices.Contains(c.LogoutURLs, target) {
-		return fmt.Sprintf("%s %q is not one of client %q's logout URLs (logout_urls in the tenant config). You are signed out.",
+	i := slices.Index(c.LogoutURLs, target)
+	if i < 0 {
+		return "", fmt.Sprintf("%s %q is not one of client %q's logout URLs (logout_urls in the tenant config). You are signed out.",
 			param, truncate(target, 500), clientID)
 	}
-	return ""
+	return c.LogoutURLs[i], ""
 }
 
 // logoutPage shows a logout outcome instead of redirecting.
