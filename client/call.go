@@ -37,7 +37,8 @@ func newCallCmd(a *app) *cobra.Command {
 		Long: `Call PATH on --api / API_URL (PATH may also be a full URL) and print the method, path and status code,
 the WWW-Authenticate header when there is one, and the body (pretty-printed when it is JSON).
 
-Unless --token or --no-token is given, a client-credentials token is fetched (and cached) as 'client token' does.
+Unless --token or --no-token is given, a client-credentials token is fetched (and cached) as 'client token' does;
+--user sends the token of 'client login' instead, refreshed when near expiry.
 With --expect CODE the exit code is 1 when the status differs.
 
   client call /api/public --no-token
@@ -57,6 +58,7 @@ With --expect CODE the exit code is 1 when the status differs.
 	f.StringVarP(&o.data, "data", "d", "", "request body")
 	f.IntVar(&o.expect, "expect", 0, "expected status code; exit 1 when the response differs")
 	f.StringVar(&o.tok.scope, "scope", "", "scopes to ask for when getting a token")
+	f.BoolVar(&o.tok.user, "user", false, "send the access token of 'client login' (refreshed when near expiry)")
 	f.BoolVar(&o.tok.noCache, "no-cache", false, "do not use the token cache")
 	f.DurationVar(&o.tok.timeout, "timeout", 30*time.Second, "timeout of each HTTP request")
 	return cmd
@@ -99,6 +101,8 @@ func (a *app) runCall(ctx context.Context, cmd *cobra.Command, conn *connOptions
 	switch {
 	case tokenGiven && o.noToken:
 		return usageErrorf("--token and --no-token contradict each other: give one")
+	case o.tok.user && (tokenGiven || o.noToken):
+		return usageErrorf("--user contradicts --token and --no-token: give one")
 	case tokenGiven && strings.TrimSpace(o.token) == "":
 		return usageErrorf("--token is empty: give a token, or --no-token to send none")
 	case cmd.Flags().Changed("expect") && (o.expect < 100 || o.expect > 599):
@@ -139,7 +143,7 @@ func (a *app) runCall(ctx context.Context, cmd *cobra.Command, conn *connOptions
 	if err != nil {
 		return err
 	}
-	if cached && resp.Status == http.StatusUnauthorized {
+	if cached && resp.Status == http.StatusUnauthorized && !o.tok.user {
 		// The cached token may predate a tenant restart or key change: forget it and try once with a new one.
 		if cache := a.tokenCache(&o.tok); cache != nil {
 			_ = cache.Delete(tokenCacheKey(conn, &o.tok))

@@ -70,6 +70,7 @@ func (a *app) rootCmd() *cobra.Command {
 		Long: `client is tokencheck's command line.
 
   client token    get an access token (client credentials or device flow)
+  client login    sign a user in with a browser (authorization code + PKCE); client logout forgets them
   client call     call one endpoint and show the status code
   client test     run the conformance and attack suite against any protected API
   client load     load-test an endpoint
@@ -88,7 +89,8 @@ func (a *app) rootCmd() *cobra.Command {
 		return usageErrorf("%w", err)
 	})
 	// Every subcommand, wired here explicitly (in the order help lists them), each built from its own file.
-	root.AddCommand(newAppCmd(a), newCallCmd(a), newLoadCmd(a), newTenantCmd(a), newTestCmd(a), newTokenCmd(a))
+	root.AddCommand(newAppCmd(a), newCallCmd(a), newLoadCmd(a), newLoginCmd(a), newLogoutCmd(a), newTenantCmd(a),
+		newTestCmd(a), newTokenCmd(a))
 	root.SuggestionsMinimumDistance = suggestionDistance
 	for _, sub := range root.Commands() {
 		sub.SuggestionsMinimumDistance = suggestionDistance

@@ -18,6 +18,7 @@ import (
 // tokenOptions are the flags of `client token`; call shares the ones that say which token to get.
 type tokenOptions struct {
 	device  bool
+	user    bool // the login of client login, refreshed when near expiry
 	scope   string
 	json    bool
 	noCache bool
@@ -42,13 +43,17 @@ scope and grant in the user cache directory until a minute before they expire (-
 
 --device needs a public (native) application, such as the stand-in's cli: the device flow sends no client
 secret, so a confidential client is refused (invalid_client) and --client-secret is not used. With -v, a cached
-entry that is ignored (not a private regular file, malformed, for another key, expired) is named on stderr.`,
+entry that is ignored (not a private regular file, malformed, for another key, expired) is named on stderr.
+
+--user prints the access token of 'client login' instead (same --issuer, --client-id, --audience; the client id
+defaults to native), refreshing it with the refresh token when it expires within a minute.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runToken(cmd.Context(), conn, o) },
 	}
 	conn = a.addConnFlags(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&o.device, "device", false, "use the device flow (a user approves in a browser) instead of client credentials")
+	f.BoolVar(&o.user, "user", false, "print the access token of 'client login' (refreshed when near expiry)")
 	f.StringVar(&o.scope, "scope", "", "space-separated scopes to ask for (default: all the client is granted)")
 	f.BoolVar(&o.json, "json", false, "print the token response, decoded header and claims (unverified) and expiry as JSON")
 	f.BoolVar(&o.noCache, "no-cache", false, "always ask the tenant; neither read nor write the token cache")
@@ -127,6 +132,9 @@ func (a *app) tokenCache(o *tokenOptions) *tokens.Cache {
 // acquireToken returns a token for conn and o: from the cache when one is still fresh, else from the tenant (and
 // then cached). cached reports which.
 func (a *app) acquireToken(ctx context.Context, conn *connOptions, hc *http.Client, o *tokenOptions) (tok *tokens.Token, cached bool, err error) {
+	if o.user {
+		return a.userToken(ctx, conn, hc, o)
+	}
 	if err := missingTokenSettings(conn, o.device); err != nil {
 		return nil, false, err
 	}

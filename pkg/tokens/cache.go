@@ -26,7 +26,7 @@ type CacheKey struct {
 	ClientID string
 	Audience string
 	Scope    string
-	Grant    string // "client_credentials" or "device_code"
+	Grant    string // "client_credentials", "device_code" or GrantUser
 	// Secret is hashed into the file name only, so a changed secret never silently reuses the old secret's token.
 	Secret string
 }
@@ -125,6 +125,19 @@ func (c *Cache) Get(k CacheKey) (*Token, bool) {
 // expected shape, written for exactly this issuer, client, audience, scope and grant, with a token that is a JWT
 // or a plain opaque string and expires after the margin.
 func (c *Cache) Load(k CacheKey) (*Token, error) {
+	t, err := c.LoadStale(k)
+	if err != nil {
+		return nil, err
+	}
+	if !t.Valid(c.now(), c.margin()) {
+		return nil, ErrCachedTokenExpiring
+	}
+	return t, nil
+}
+
+// LoadStale is Load without the expiry check: a user's entry whose access token expired still holds the refresh
+// token that renews it. Every other check applies.
+func (c *Cache) LoadStale(k CacheKey) (*Token, error) {
 	path := filepath.Join(c.Dir, k.file())
 	bad := func(reason string, err error) (*Token, error) {
 		return nil, &CacheEntryError{File: path, Reason: reason, Err: err}
@@ -163,9 +176,6 @@ func (c *Cache) Load(k CacheKey) (*Token, error) {
 	if reason := e.check(k); reason != "" {
 		return bad(reason, nil)
 	}
-	if !e.Token.Valid(c.now(), c.margin()) {
-		return nil, ErrCachedTokenExpiring
-	}
 	return e.Token, nil
 }
 
@@ -181,6 +191,11 @@ func (e *cacheEntry) check(k CacheKey) string {
 		return "no access token in it"
 	case e.Token.Expiry.IsZero():
 		return "no expiry in it"
+	}
+	for _, tok := range []string{e.Token.RefreshToken, e.Token.IDToken} {
+		if reason := tokenShape(tok); reason != "" {
+			return "refresh or ID token: " + reason
+		}
 	}
 	return tokenShape(e.Token.AccessToken)
 }

@@ -41,6 +41,9 @@ type Discovery struct {
 	JWKSURI                     string `json:"jwks_uri"`
 	TokenEndpoint               string `json:"token_endpoint"`
 	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint,omitempty"`
+	// AuthorizationEndpoint and EndSessionEndpoint serve user login (client login) and logout.
+	AuthorizationEndpoint string `json:"authorization_endpoint,omitempty"`
+	EndSessionEndpoint    string `json:"end_session_endpoint,omitempty"`
 	// MintEndpoint is only published by tokencheck's stand-in tenant (POST /dev/mint).
 	MintEndpoint string `json:"mint_endpoint,omitempty"`
 }

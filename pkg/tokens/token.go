@@ -28,6 +28,9 @@ type Token struct {
 	TokenType   string    `json:"token_type,omitempty"`
 	Scope       string    `json:"scope,omitempty"`
 	Expiry      time.Time `json:"expiry"`
+	// RefreshToken and IDToken come with a user's login (authorization code flow); empty for machine tokens.
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
 	// Raw is the token response's JSON fields as the tenant sent them, for display.
 	Raw map[string]any `json:"raw,omitempty"`
 }
@@ -136,7 +139,10 @@ func tokenErr(endpoint string, err error) error {
 }
 
 func fromOAuth2(tok *oauth2.Token) *Token {
-	t := &Token{AccessToken: tok.AccessToken, TokenType: tok.TokenType, Expiry: tok.Expiry}
+	t := &Token{AccessToken: tok.AccessToken, TokenType: tok.TokenType, Expiry: tok.Expiry, RefreshToken: tok.RefreshToken}
+	if id, ok := tok.Extra("id_token").(string); ok {
+		t.IDToken = id
+	}
 	if raw, ok := tok.Extra("scope").(string); ok {
 		t.Scope = raw
 	}
