@@ -77,7 +77,8 @@ func (a *app) rootCmd() *cobra.Command {
   client call     call one endpoint and show the status code
   client test     run the conformance and attack suite against any protected API
   client load     load-test an endpoint
-  client tenant   run a stand-in Auth0 tenant for development and tests`,
+  client tenant   run a stand-in Auth0 tenant for development and tests
+  client app      serve the web app: log in in the browser, call the API with and without the token`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -91,7 +92,8 @@ func (a *app) rootCmd() *cobra.Command {
 		return usageErrorf("%w", err)
 	})
 	// Every subcommand, wired here explicitly (in the order help lists them), each built from its own file.
-	root.AddCommand(newCallCmd(a), newLoadCmd(a), newLoginCmd(a), newLogoutCmd(a), newTenantCmd(a), newTestCmd(a), newTokenCmd(a))
+	root.AddCommand(newAppCmd(a), newCallCmd(a), newLoadCmd(a), newLoginCmd(a), newLogoutCmd(a), newTenantCmd(a),
+		newTestCmd(a), newTokenCmd(a))
 	root.SuggestionsMinimumDistance = suggestionDistance
 	for _, sub := range root.Commands() {
 		sub.SuggestionsMinimumDistance = suggestionDistance

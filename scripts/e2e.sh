@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
 # End-to-end check of the docker compose stack (make e2e):
 #   1. stack      what a newcomer runs (`up tester what-next`): the tester's exit code must be 0, what-next must
-#                 print its block, and `up` must return with the tenant and the API still up
+#                 print its block, and `up` must return with the tenant, the API and the web app still up
 #   2. host trap  tenant + api up; from the host, a token fetched from localhost:4000 (iss http://tenant:4000/)
 #                 must work against localhost:3010: private 200, private-scoped 200, no-scope client 403
-#   3. broken     the same tester against test/brokenapi (docker-compose.broken.yml) must FAIL with exit 1
+#   3. browser    tenant + api + app up; the web app driven in headless Chromium from the host
+#                 (internal/browsertest with E2E_APP_URL=http://localhost:3000): alice logs in through the
+#                 tenant's page, public/private/scoped 200, private without token 401, logout, bob scoped 403
+#   4. broken     the same tester against test/brokenapi (docker-compose.broken.yml) must FAIL with exit 1
 # Uses its own compose project (tokencheck-e2e) and always tears it down. Exits non-zero if any step fails.
 #
 # Environment: E2E_COMPOSE=v2|v1 (compose v2, `docker compose`, or docker-compose 1.29; default v2 when the plugin
 # is installed, else v1), COMPOSE (the compose command itself, overriding E2E_COMPOSE), GO_IMAGE/RUNTIME_IMAGE
 # (base images; .ci/base-images.sh makes local ones), TENANT_PORT/API_PORT (host ports, default 4000/3010),
 # E2E_TIMEOUT (seconds per compose run, default 600), E2E_BUILD_TIMEOUT (default 1800), E2E_BUILD=0 (use the
-# images already built, e.g. by the previous run with the other compose version).
+# images already built, e.g. by the previous run with the other compose version), E2E_BROWSER=0 (leave out the
+# browser check, e.g. on a machine without Chromium; it is then not counted), CHROMIUM_PATH and ARTIFACTS_DIR
+# (the browser test's binary and where it saves its screenshot). The app's host port stays 3000: the stand-in
+# tenant's spa client and the API's default CORS origin name http://localhost:3000.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 PROJECT=tokencheck-e2e
 TENANT_PORT="${TENANT_PORT:-4000}"
 API_PORT="${API_PORT:-3010}"
+APP_URL=http://localhost:3000
 E2E_TIMEOUT="${E2E_TIMEOUT:-600}"
 E2E_BUILD_TIMEOUT="${E2E_BUILD_TIMEOUT:-1800}"
 AUDIENCE=https://quickstarts/api
@@ -54,7 +61,8 @@ if ! docker buildx version >/dev/null 2>&1; then export DOCKER_BUILDKIT=0 COMPOS
 # stand-in with the contract's defaults: an empty --env-file instead of .env, and a clean environment.
 export ISSUER_URL=http://tenant:4000/ AUTH0_AUDIENCE="$AUDIENCE" ALLOW_INSECURE_ISSUER=true
 unset AUTH0_DOMAIN AUTH0_CLIENT_ID AUTH0_CLIENT_SECRET JWKS_URL REQUIRED_SCOPE CORS_ALLOWED_ORIGINS CLOCK_SKEW \
-  JWKS_REFRESH_INTERVAL TOKEN_CACHE_SIZE TOKENCHECK_IMAGE TOKENCHECK_BROKEN_IMAGE
+  JWKS_REFRESH_INTERVAL TOKEN_CACHE_SIZE TOKENCHECK_IMAGE TOKENCHECK_BROKEN_IMAGE \
+  APP_API_URL APP_ISSUER_URL APP_CLIENT_ID APP_AUDIENCE APP_SCOPE APP_PORT APP_BIND
 env_file="$(mktemp)"
 
 # shellcheck disable=SC2206 # COMPOSE is a command with arguments
@@ -116,6 +124,11 @@ if [ "$rc" -eq 0 ] && [ "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://l
 else
   fail "stack: the API is not up on localhost:$API_PORT after up returned"
 fi
+if [ "$rc" -eq 0 ] && [ "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$APP_URL/")" = 200 ]; then
+  pass "stack: the web app is up on $APP_URL after up returned"
+else
+  fail "stack: the web app is not up on $APP_URL after up returned"
+fi
 teardown
 
 # 2. The host-versus-container issuer trap.
@@ -160,7 +173,40 @@ else
 fi
 teardown
 
-# 3. The broken API: the tester must notice (exit 1: checks ran and some failed; 2 would mean it could not run).
+# 3. The web app in a real browser, from the host as a user opens it. The Go test fails (rather than skips) when
+# no Chromium is found, so a missing browser cannot pass for a working page.
+if [ "${E2E_BROWSER:-1}" = 0 ]; then
+  log "browser: E2E_BROWSER=0, not run"
+else
+  log "browser: up -d tenant api app"
+  # The app talks to the tenant and the API through the host ports, as the browser does.
+  export APP_API_URL="http://localhost:$API_PORT" APP_ISSUER_URL="http://localhost:$TENANT_PORT/"
+  if ! command -v go >/dev/null; then
+    fail "browser: go is needed to run internal/browsertest"
+  elif ! timeout "$E2E_TIMEOUT" "${base[@]}" up -d --no-build tenant api app; then
+    fail "browser: could not start tenant, api and app"
+  elif ! wait_ready "http://localhost:$API_PORT/readyz" 120 || ! wait_ready "$APP_URL/" 120; then
+    fail "browser: the API ($API_PORT/readyz) or the app ($APP_URL/) not ready within 120s"
+    "${base[@]}" logs --tail 50 tenant api app
+  else
+    browser_log="$(mktemp)"
+    E2E_APP_URL="$APP_URL" TOKENCHECK_REQUIRE_BROWSER=1 timeout 300 \
+      go test -count=1 -v -run '^TestBrowserFlow$' ./internal/browsertest >"$browser_log" 2>&1
+    rc=$?
+    sed 's/^/  | /' "$browser_log"
+    if [ "$rc" -eq 0 ] && grep -q -- '--- PASS: TestBrowserFlow' "$browser_log"; then
+      pass "browser: $(sed -n 's/^browsertest: browser //p' "$browser_log" | head -n 1): login, calls 200/200/200/401, logout, bob 403"
+    else
+      fail "browser: internal/browsertest against $APP_URL exited $rc (see above)"
+      "${base[@]}" logs --tail 30 tenant app
+    fi
+    rm -f "$browser_log"
+  fi
+  unset APP_API_URL APP_ISSUER_URL
+fi
+teardown
+
+# 4. The broken API: the tester must notice (exit 1: checks ran and some failed; 2 would mean it could not run).
 log "broken: up --exit-code-from tester with docker-compose.broken.yml (the tester must FAIL)"
 # The tester's closing line is reworded here: its failures are this check passing, and a CI reading summary lines
 # must not take "N failed" from the broken API for failed tests of this project.

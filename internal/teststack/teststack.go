@@ -27,10 +27,17 @@ const Audience = "https://quickstarts/api"
 // The issuer is srv.URL + "/".
 func Tenant(tb testing.TB, opts tenant.Options) (*httptest.Server, *tenant.Tenant) {
 	tb.Helper()
+	return TenantWithConfig(tb, tenant.DefaultConfig(), opts)
+}
+
+// TenantWithConfig is Tenant with cfg instead of the built-in configuration, e.g. a browser client registered
+// for a test server's origin.
+func TenantWithConfig(tb testing.TB, cfg *tenant.Config, opts tenant.Options) (*httptest.Server, *tenant.Tenant) {
+	tb.Helper()
 	srv := httptest.NewServer(nil)
 	tb.Cleanup(srv.Close)
 	opts.Issuer = srv.URL + "/"
-	tn, err := tenant.New(tenant.DefaultConfig(), opts)
+	tn, err := tenant.New(cfg, opts)
 	if err != nil {
 		tb.Fatalf("tenant.New: %v", err)
 	}
