@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokencheck/tokencheck/internal/httpserve"
 	"github.com/tokencheck/tokencheck/pkg/webapp"
 )
 
@@ -114,21 +114,8 @@ func (a *app) runApp(ctx context.Context, o *appOptions) error {
 	log.Info("web app listening", "addr", ln.Addr().String(), "api", o.cfg.APIURL, "issuer", o.cfg.IssuerURL,
 		"client_id", o.cfg.ClientID, "audience", o.cfg.Audience)
 
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return fmt.Errorf("web app stopped serving: %w", err)
-	case <-ctx.Done():
+	if err := httpserve.Serve(ctx, srv, ln, httpserve.Options{Grace: appShutdownGrace, Logger: log, Stopped: "web app stopped"}); err != nil {
+		return fmt.Errorf("web app: %w", err)
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appShutdownGrace)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("web app shutdown: %w", err)
-	}
-	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("web app stopped serving: %w", err)
-	}
-	log.Info("web app stopped")
 	return nil
 }
