@@ -97,3 +97,14 @@ func dpopDescription(err error) string {
 	}
 	return ReasonDPoPProof.Description()
 }
+
+// DPoPMode is the configured DPoP mode.
+func (v *Validator) DPoPMode() DPoPMode { return v.cfg.DPoP.Mode }
+
+// DPoPAlgs are the accepted proof algorithms, nil when DPoP is disabled (for resource metadata).
+func (v *Validator) DPoPAlgs() []string {
+	if v.dpop == nil {
+		return nil
+	}
+	return v.dpop.Algs()
+}
