@@ -36,6 +36,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Registry collects the HTTP metrics served on /metrics (default: a fresh registry).
 	Registry *prometheus.Registry
+	// ResourceURL is the resource identifier in the protected resource metadata (default: Auth's first audience).
+	ResourceURL string
 }
 
 // NewRouter builds the API with every route of the contract. It never panics on bad options: invalid origins are
@@ -82,6 +84,7 @@ func NewRouter(opts Options) *gin.Engine {
 	r.GET("/readyz", readyz(ready))
 	r.GET("/metrics", gin.WrapH(metricsHandler(opts.Registry)))
 
+	r.GET(ResourceMetadataPath, metadataHandler(opts.Auth, opts.ResourceURL, opts.RequiredScope))
 	r.GET("/api/public", jsonBody(publicBody))
 	r.GET("/ping", jsonBody(pingBody))
 

@@ -117,6 +117,7 @@ func NewHandler(ctx context.Context, cfg *serverconfig.Config, opts ...Option) (
 	}
 	acfg := auth.Config{
 		Issuer:          cfg.Issuer,
+		Issuers:         cfg.ExtraIssuers,
 		Audiences:       cfg.Audiences,
 		JWKSURL:         cfg.JWKSURL,
 		AllowInsecure:   cfg.AllowInsecureIssuer,
@@ -126,6 +127,14 @@ func NewHandler(ctx context.Context, cfg *serverconfig.Config, opts ...Option) (
 		HTTPClient:      o.httpClient,
 		Logger:          o.logger,
 		Registerer:      reg,
+		DPoP: auth.DPoPConfig{
+			Mode:      cfg.DPoPMode,
+			Algs:      cfg.DPoPAlgs,
+			IATWindow: cfg.DPoPIATWindow,
+		},
+		PublicURL:            cfg.PublicURL,
+		TrustProxy:           cfg.TrustProxy,
+		ResourceMetadataPath: api.ResourceMetadataPath,
 	}
 	if o.editAuth != nil {
 		o.editAuth(&acfg)
@@ -142,6 +151,7 @@ func NewHandler(ctx context.Context, cfg *serverconfig.Config, opts ...Option) (
 		AllowedOrigins: cfg.CORSAllowedOrigins,
 		Logger:         o.logger,
 		Registry:       reg,
+		ResourceURL:    cfg.ResourceURL,
 	})
 	if o.wrap != nil {
 		h = o.wrap(h)
@@ -197,6 +207,7 @@ func Run(ctx context.Context, cfg *serverconfig.Config, opts ...Option) error {
 		slog.String("addr", ln.Addr().String()),
 		slog.Int("port", cfg.Port),
 		slog.String("issuer", cfg.Issuer),
+		slog.Any("issuers", cfg.Issuers()),
 		slog.Any("audiences", cfg.Audiences),
 		slog.String("jwks_url", cfg.JWKSURL),
 		slog.Bool("allow_insecure_issuer", cfg.AllowInsecureIssuer),
@@ -206,6 +217,10 @@ func Run(ctx context.Context, cfg *serverconfig.Config, opts ...Option) error {
 		slog.String("jwks_refresh_interval", cfg.JWKSRefreshInterval.String()),
 		slog.Int("token_cache_size", cfg.TokenCacheSize),
 		slog.Int("max_connections", maxConns),
+		slog.String("dpop_mode", string(h.Validator.DPoPMode())),
+		slog.Any("dpop_algs", h.Validator.DPoPAlgs()),
+		slog.String("public_url", cfg.PublicURL),
+		slog.Bool("trust_proxy", cfg.TrustProxy),
 	)
 	if err := httpserve.Serve(ctx, srv, ln, httpserve.Options{Grace: o.shutdownTimeout, Logger: o.logger, Stopped: "server stopped"}); err != nil {
 		return fmt.Errorf("apiserver: %w", err)

@@ -23,6 +23,8 @@ type response struct {
 	retryAfter bool
 	body       errorBody
 	reason     Reason
+	// code, desc and scope are the challenge's error attributes, for the DPoP challenge (see challenges).
+	code, desc, scope string
 }
 
 // RetryAfter is the Retry-After header value of every 503 this module sends while token validation cannot work.
@@ -70,6 +72,12 @@ func answer(err error) response {
 		return response{status: http.StatusUnauthorized, challenge: challenge(), reason: r, body: errorBody{Message: r.Message()}}
 	case ReasonMultipleTokens:
 		return bearerError(http.StatusBadRequest, "invalid_request", r, "")
+	case ReasonDPoPProof:
+		a := bearerError(http.StatusUnauthorized, "invalid_dpop_proof", r, "")
+		a.desc = dpopDescription(err)
+		a.body.ErrorDescription = a.desc
+		a.challenge = challenge("error", a.code, "error_description", a.desc)
+		return a
 	case ReasonInsufficientScope:
 		scope := ""
 		var se *ScopeError
@@ -89,5 +97,6 @@ func bearerError(status int, code string, r Reason, scope string) response {
 		challenge: challenge("error", code, "error_description", desc, "scope", scope),
 		reason:    r,
 		body:      errorBody{Error: code, ErrorDescription: desc, Message: r.Message()},
+		code:      code, desc: desc, scope: scope,
 	}
 }

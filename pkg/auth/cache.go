@@ -28,6 +28,7 @@ const (
 // cacheEntry is one verified token: its claims, the key that verified it and when the entry stops being trusted.
 type cacheEntry struct {
 	claims  *Claims
+	keys    *keySet // the issuer's key set the kid belongs to
 	kid     string
 	key     *rsa.PublicKey
 	expires time.Time
@@ -59,14 +60,14 @@ func (c *tokenCache) shard(sum [32]byte) *lru.Cache[[32]byte, *cacheEntry] {
 }
 
 // get returns the cached claims if the entry is still within its lifetime and its key is still in the key set.
-func (c *tokenCache) get(sum [32]byte, now time.Time, keys *keySet) (*Claims, bool) {
+func (c *tokenCache) get(sum [32]byte, now time.Time) (*Claims, bool) {
 	s := c.shard(sum)
 	e, ok := s.Get(sum)
 	if !ok {
 		c.m.cacheMiss.Inc()
 		return nil, false
 	}
-	if vk, known := keys.lookup(e.kid); !now.Before(e.expires) || !known || vk.pub != e.key {
+	if vk, known := e.keys.lookup(e.kid); !now.Before(e.expires) || !known || vk.pub != e.key {
 		s.Remove(sum)
 		c.m.cacheMiss.Inc()
 		return nil, false
@@ -76,7 +77,7 @@ func (c *tokenCache) get(sum [32]byte, now time.Time, keys *keySet) (*Claims, bo
 }
 
 // add caches a successful validation until exp or maxAge, whichever is sooner; oversized claims are skipped.
-func (c *tokenCache) add(sum [32]byte, claims *Claims, now time.Time, maxAge time.Duration, key *rsa.PublicKey) {
+func (c *tokenCache) add(sum [32]byte, claims *Claims, now time.Time, maxAge time.Duration, keys *keySet, key *rsa.PublicKey) {
 	if claims.ExpiresAt == nil || estimateSize(claims) > maxCacheEntryBytes {
 		return
 	}
@@ -87,16 +88,16 @@ func (c *tokenCache) add(sum [32]byte, claims *Claims, now time.Time, maxAge tim
 	if !now.Before(expires) {
 		return
 	}
-	if c.shard(sum).Add(sum, &cacheEntry{claims: claims, kid: claims.keyID, key: key, expires: expires}) {
+	if c.shard(sum).Add(sum, &cacheEntry{claims: claims, keys: keys, kid: claims.keyID, key: key, expires: expires}) {
 		c.m.cacheEvict.Inc()
 	}
 }
 
-// dropKID removes every entry verified by kid, after the key left (or changed in) the JWKS.
-func (c *tokenCache) dropKID(kid string) {
+// dropKID removes every entry verified by kid of one issuer's key set, after the key left (or changed in) it.
+func (c *tokenCache) dropKID(keys *keySet, kid string) {
 	for _, s := range c.shards {
 		for _, k := range s.Keys() {
-			if e, ok := s.Peek(k); ok && e.kid == kid {
+			if e, ok := s.Peek(k); ok && e.kid == kid && e.keys == keys {
 				s.Remove(k)
 			}
 		}
@@ -121,6 +122,9 @@ func estimateSize(c *Claims) int {
 	}
 	for _, p := range c.Permissions {
 		n += perString + len(p)
+	}
+	if c.Confirmation != nil {
+		n += perString + len(c.Confirmation.JKT)
 	}
 	return n
 }

@@ -14,9 +14,20 @@ type Claims struct {
 	Scope string `json:"scope,omitempty"`
 	// Permissions is Auth0's RBAC claim; its entries count as scopes.
 	Permissions []string `json:"permissions,omitempty"`
+	// Confirmation is the cnf claim (RFC 7800); non-nil means the token is bound to a key and is no bearer token.
+	Confirmation *Confirmation `json:"cnf,omitempty"`
 
 	keyID string
 }
+
+// Confirmation is a token's cnf claim: the key it is bound to.
+type Confirmation struct {
+	// JKT is the RFC 7638 thumbprint of the DPoP key (RFC 9449 §6.1); empty for other confirmation methods.
+	JKT string `json:"jkt,omitempty"`
+}
+
+// Bound reports whether the token carries a cnf claim, i.e. must be presented with proof of possession.
+func (c *Claims) Bound() bool { return c.Confirmation != nil }
 
 // KeyID is the kid of the key that verified the token, for logs and key-rotation diagnostics.
 func (c *Claims) KeyID() string { return c.keyID }

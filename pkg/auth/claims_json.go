@@ -59,6 +59,8 @@ func (c *Claims) UnmarshalJSON(data []byte) error {
 			out.NotBefore, err = d.date()
 		case "iat":
 			out.IssuedAt, err = d.date()
+		case "cnf":
+			out.Confirmation, err = d.confirmation()
 		default:
 			err = d.skip()
 		}
@@ -225,6 +227,43 @@ func (d *claimsDecoder) date() (*jwt.NumericDate, error) {
 	}
 	round, frac := math.Modf(f)
 	return jwt.NewNumericDate(time.Unix(int64(round), int64(frac*1e9))), nil
+}
+
+// confirmation reads cnf: null (absent) or an object whose jkt, if present, is a string; other confirmation
+// members (x5t#S256, jwk, …) are skipped but still make the token bound.
+func (d *claimsDecoder) confirmation() (*Confirmation, error) {
+	if d.null() {
+		return nil, nil
+	}
+	if !d.eat('{') {
+		return nil, errClaimType
+	}
+	out := &Confirmation{}
+	for {
+		d.space()
+		if d.eat('}') {
+			return out, nil
+		}
+		if d.eat(',') {
+			continue
+		}
+		key, err := d.key()
+		if err != nil {
+			return nil, err
+		}
+		d.space()
+		d.eat(':')
+		d.space()
+		if string(key) == "jkt" {
+			if out.JKT, err = d.str(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := d.skip(); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // skip passes over any value; the input is known to be valid JSON.

@@ -31,6 +31,16 @@ func referenceClaims(data []byte) (Claims, error) {
 	field("exp", &c.ExpiresAt)
 	field("nbf", &c.NotBefore)
 	field("iat", &c.IssuedAt)
+	if v, ok := raw["cnf"]; ok && err == nil && string(v) != "null" {
+		// Through a map too, so only the exact name jkt counts.
+		var members map[string]json.RawMessage
+		if err = json.Unmarshal(v, &members); err == nil {
+			c.Confirmation = &Confirmation{}
+			if j, ok := members["jkt"]; ok {
+				err = json.Unmarshal(j, &c.Confirmation.JKT)
+			}
+		}
+	}
 	return c, err
 }
 
@@ -40,7 +50,8 @@ var claimsSeeds = []string{
 	`{"iss":"caf\u00e9\n","sub":"\"q\"","aud":[],"permissions":null,"scope":null,"exp":null}`,
 	`{"nested":{"a":[1,{"b":"}"}]},"iss":"x","iss":"y","x":true,"y":null,"z":-1e-3}`,
 	` { "exp" : 1 , "aud" : "é" } `,
-	`{"aud":[1]}`, `{"exp":"1"}`, `{"iss":5}`, `{"permissions":["a",2]}`, `{"ISS":"x"}`, `[]`, `"s"`, `{"exp":1e400}`,
+	`{"cnf":{"jkt":"abc","x5t#S256":"x","JKT":"no"},"cnf":{"jkt":"last"}}`, `{"cnf":null}`, `{"cnf":{}}`, `{"cnf":"s"}`,
+	`{"cnf":{"jkt":1}}`, `{"aud":[1]}`, `{"exp":"1"}`, `{"iss":5}`, `{"permissions":["a",2]}`, `{"ISS":"x"}`, `[]`, `"s"`, `{"exp":1e400}`,
 }
 
 func TestClaimsUnmarshalMatchesReference(t *testing.T) {

@@ -5,11 +5,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tokencheck/tokencheck/pkg/dpop"
 )
 
 // Defaults applied when the corresponding Config field is zero.
@@ -44,9 +47,13 @@ const (
 type Config struct {
 	// Issuer is the exact iss every token must carry, e.g. "https://tenant.auth0.com/".
 	Issuer string
+	// Issuers are further trusted issuers (an Auth0 tenant with custom domains); each gets its own key set, and a
+	// token's iss picks one. Issuer, when set, comes first; duplicates are dropped.
+	Issuers []string
 	// Audiences are the API identifiers; a token's aud must contain at least one.
 	Audiences []string
-	// JWKSURL overrides discovery; empty means discovery's jwks_uri, else <issuer>.well-known/jwks.json.
+	// JWKSURL overrides discovery; empty means discovery's jwks_uri, else <issuer>.well-known/jwks.json. It is
+	// refused with more than one issuer: one key set for several issuers would let any of them sign for the others.
 	JWKSURL string
 	// AllowInsecure permits http:// issuer and JWKS URLs, for the local stand-in tenant only.
 	AllowInsecure bool
@@ -63,6 +70,45 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer receives the tokencheck_* metrics; nil means no registration.
 	Registerer prometheus.Registerer
+	// DPoP says whether and how DPoP-bound tokens (RFC 9449) are accepted; the zero value is DPoPAllowed with
+	// pkg/dpop's defaults.
+	DPoP DPoPConfig
+	// PublicURL is the API's external origin (scheme://host[:port], no path), the base of a DPoP proof's htu and
+	// of resource_metadata; empty means the request's own scheme and Host (see TrustProxy).
+	PublicURL string
+	// TrustProxy takes the scheme and host from X-Forwarded-Proto and X-Forwarded-Host when PublicURL is empty;
+	// only set it behind a proxy that overwrites those headers, or clients choose what htu must be.
+	TrustProxy bool
+	// ResourceMetadataPath, when set, adds resource_metadata="<base URL><path>" (RFC 9728 §5.1) to every
+	// challenge; set it where the router serves the protected resource metadata.
+	ResourceMetadataPath string
+}
+
+// DPoPMode says whether DPoP-bound tokens are accepted, and whether only they are.
+type DPoPMode string
+
+// DPoP modes.
+const (
+	// DPoPDisabled treats the DPoP scheme as unknown (a request without credentials).
+	DPoPDisabled DPoPMode = "disabled"
+	// DPoPAllowed accepts bearer tokens and DPoP-bound tokens with their proofs.
+	DPoPAllowed DPoPMode = "allowed"
+	// DPoPRequired accepts only DPoP-bound tokens with their proofs.
+	DPoPRequired DPoPMode = "required"
+	// DefaultDPoPMode is the mode of a zero DPoPConfig.
+	DefaultDPoPMode = DPoPAllowed
+)
+
+// DPoPConfig tunes DPoP; zero fields take pkg/dpop's defaults (algorithms, iat window, replay cache cap).
+type DPoPConfig struct {
+	// Mode is disabled, allowed or required (default DefaultDPoPMode).
+	Mode DPoPMode
+	// Algs are the accepted proof algorithms (default dpop.DefaultAlgs()).
+	Algs []string
+	// IATWindow is how old a proof may be and how long its jti is remembered (default dpop.DefaultIATWindow).
+	IATWindow time.Duration
+	// MaxReplayEntries caps the proof replay cache (default dpop.DefaultMaxReplayEntries).
+	MaxReplayEntries int
 }
 
 // Option tunes behaviour that deployments rarely change but tests and benchmarks need to shorten.
@@ -126,6 +172,14 @@ var (
 	ErrNotAbsoluteURL = errors.New("is not an absolute http(s) URL")
 	// ErrURLExtras means a URL carries credentials, a query or a fragment, which no issuer URL has.
 	ErrURLExtras = errors.New("must not carry credentials, a query or a fragment")
+	// ErrURLPath means a URL that must be an origin (PublicURL) has a path.
+	ErrURLPath = errors.New("must be scheme://host[:port] without a path")
+	// ErrJWKSURLSeveralIssuers means JWKSURL was set together with more than one issuer.
+	ErrJWKSURLSeveralIssuers = errors.New("names one key set but several issuers are configured")
+	// ErrDPoPMode means DPoP.Mode is not disabled, allowed or required.
+	ErrDPoPMode = errors.New("is not disabled, allowed or required")
+	// ErrDPoPAlg means an entry of DPoP.Algs is not an asymmetric algorithm pkg/dpop verifies.
+	ErrDPoPAlg = errors.New("is not a supported asymmetric JWS algorithm")
 )
 
 // ConfigError is one invalid Config field; New joins all of them so every mistake is reported at once.
@@ -163,10 +217,19 @@ func (cfg *Config) validate() error {
 	bad := func(field, value string, err error) {
 		errs = append(errs, &ConfigError{Field: field, Value: value, Err: err})
 	}
-	if cfg.Issuer == "" {
+	var issuers []string
+	for _, iss := range append([]string{cfg.Issuer}, cfg.Issuers...) {
+		if iss != "" && !slices.Contains(issuers, iss) {
+			issuers = append(issuers, iss)
+		}
+	}
+	if len(issuers) == 0 {
 		bad("Issuer", "", ErrEmpty)
-	} else if err := CheckURL(cfg.Issuer, cfg.AllowInsecure); err != nil {
-		bad("Issuer", cfg.Issuer, err)
+	}
+	for _, iss := range issuers {
+		if err := CheckURL(iss, cfg.AllowInsecure); err != nil {
+			bad("Issuer", iss, err)
+		}
 	}
 	if len(cfg.Audiences) == 0 {
 		bad("Audiences", "", ErrEmpty)
@@ -180,6 +243,26 @@ func (cfg *Config) validate() error {
 	if cfg.JWKSURL != "" {
 		if err := CheckURL(cfg.JWKSURL, cfg.AllowInsecure); err != nil {
 			bad("JWKSURL", cfg.JWKSURL, err)
+		} else if len(issuers) > 1 {
+			bad("JWKSURL", cfg.JWKSURL, ErrJWKSURLSeveralIssuers)
+		}
+	}
+	switch cfg.DPoP.Mode {
+	case "", DPoPDisabled, DPoPAllowed, DPoPRequired:
+	default:
+		bad("DPoP.Mode", string(cfg.DPoP.Mode), ErrDPoPMode)
+	}
+	for _, a := range cfg.DPoP.Algs {
+		if !dpop.Supported(a) {
+			bad("DPoP.Algs", a, ErrDPoPAlg)
+		}
+	}
+	if cfg.DPoP.IATWindow < 0 {
+		bad("DPoP.IATWindow", cfg.DPoP.IATWindow.String(), ErrNegative)
+	}
+	if cfg.PublicURL != "" {
+		if err := CheckPublicURL(cfg.PublicURL); err != nil {
+			bad("PublicURL", cfg.PublicURL, err)
 		}
 	}
 	if cfg.ClockSkew < 0 {
@@ -197,6 +280,11 @@ func (cfg *Config) validate() error {
 	if cfg.RefreshInterval == 0 {
 		cfg.RefreshInterval = DefaultRefreshInterval
 	}
+	cfg.Issuer, cfg.Issuers = issuers[0], issuers
+	if cfg.DPoP.Mode == "" {
+		cfg.DPoP.Mode = DefaultDPoPMode
+	}
+	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -214,6 +302,21 @@ func CheckURL(raw string, allowInsecure bool) error {
 		return ErrURLExtras
 	case u.Scheme == "http" && !allowInsecure:
 		return ErrInsecureURL
+	}
+	return nil
+}
+
+// CheckPublicURL is the rule for PublicURL, shared with pkg/serverconfig: an absolute http(s) origin, no
+// credentials, query, fragment or path (a trailing slash is allowed).
+func CheckPublicURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return ErrNotAbsoluteURL
+	case u.User != nil || u.Fragment != "" || u.RawQuery != "" || u.ForceQuery:
+		return ErrURLExtras
+	case u.Path != "" && u.Path != "/":
+		return ErrURLPath
 	}
 	return nil
 }

@@ -29,6 +29,16 @@ const (
 	ReasonNoToken           Reason = "no_token"
 	ReasonMultipleTokens    Reason = "multiple_tokens"
 	ReasonInsufficientScope Reason = "insufficient_scope"
+	// ReasonDPoPProof: a DPoP request's proof is missing, repeated or invalid (invalid_dpop_proof).
+	ReasonDPoPProof Reason = "dpop_proof"
+	// ReasonDPoPBinding: the proof's key is not the key the token is bound to (cnf.jkt).
+	ReasonDPoPBinding Reason = "dpop_binding"
+	// ReasonNotBound: a token sent with the DPoP scheme has no cnf.jkt.
+	ReasonNotBound Reason = "dpop_not_bound"
+	// ReasonBoundAsBearer: a bound token (cnf) was sent as a Bearer token.
+	ReasonBoundAsBearer Reason = "bound_as_bearer"
+	// ReasonDPoPRequired: a Bearer token was sent to an API that accepts only DPoP.
+	ReasonDPoPRequired Reason = "dpop_required"
 )
 
 // reasonText holds the short error_description (RFC 6750) and the sentence for humans of each reason.
@@ -50,6 +60,11 @@ var reasonText = map[Reason]struct{ desc, msg string }{
 	ReasonNoToken:           {"", "Requires authentication: send an access token in the Authorization header as \"Bearer\" followed by the token."},
 	ReasonMultipleTokens:    {"token sent in more than one place", "Send the access token once, in the Authorization header only."},
 	ReasonInsufficientScope: {"token lacks the required scope", "The access token does not grant the scope this endpoint requires; request a token with that scope."},
+	ReasonDPoPProof:         {"DPoP proof is invalid", "Send exactly one DPoP header with a fresh proof for this method and URL, signed by the token's key (RFC 9449)."},
+	ReasonDPoPBinding:       {"DPoP proof key does not match the token binding", "The DPoP proof is signed by another key than the one the token is bound to (cnf.jkt); sign proofs with the key the token was issued for."},
+	ReasonNotBound:          {"token is not DPoP-bound", "The token was sent with the DPoP scheme but has no cnf.jkt; send it as Bearer, or get a DPoP-bound token."},
+	ReasonBoundAsBearer:     {"token is DPoP-bound and must be sent with the DPoP scheme", "The token is bound to a key (cnf); send it as \"Authorization: DPoP <token>\" with a DPoP proof header."},
+	ReasonDPoPRequired:      {"this API accepts only DPoP-bound tokens", "Bearer tokens are not accepted here; get a DPoP-bound token and send it as \"Authorization: DPoP <token>\" with a DPoP proof."},
 }
 
 // Description is the short text for an RFC 6750 error_description attribute.

@@ -32,18 +32,42 @@ func bearerToken(header string) (token string, ok bool) {
 	return token, token != ""
 }
 
-// extractToken is the go-jwt-middleware TokenExtractor: the Authorization header only. access_token in the query
-// or a form body is never accepted as a credential, but alongside another token it is an error.
+// dpopToken is bearerToken for the DPoP scheme (RFC 9449 §7.1), also case-insensitive.
+func dpopToken(header string) (token string, ok bool) {
+	const scheme = "dpop"
+	if len(header) < len(scheme) || !strings.EqualFold(header[:len(scheme)], scheme) {
+		return "", false
+	}
+	rest := header[len(scheme):]
+	if rest == "" || (rest[0] != ' ' && rest[0] != '\t') {
+		return "", false
+	}
+	token = strings.Trim(rest, " \t")
+	return token, token != ""
+}
+
+// extractToken is extractCredential for Bearer only (DPoP treated as an unknown scheme).
 func extractToken(r *http.Request) (string, error) {
+	token, _, err := extractCredential(r, false)
+	return token, err
+}
+
+// extractCredential reads the Authorization header: scheme Bearer, or DPoP when withDPoP. access_token in the
+// query or a form body is never accepted as a credential, but alongside another token it is an error.
+func extractCredential(r *http.Request, withDPoP bool) (string, Scheme, error) {
 	headers := r.Header.Values("Authorization")
 	if len(headers) > 1 {
-		return "", errMultipleTokens
+		return "", SchemeBearer, errMultipleTokens
 	}
 	var token string
+	scheme := SchemeBearer
 	places := 0
 	if len(headers) == 1 {
 		if t, ok := bearerToken(headers[0]); ok {
 			token = t
+			places++
+		} else if t, ok := dpopToken(headers[0]); ok && withDPoP {
+			token, scheme = t, SchemeDPoP
 			places++
 		}
 	}
@@ -51,18 +75,18 @@ func extractToken(r *http.Request) (string, error) {
 		places += countTokens(r.URL.Query()["access_token"])
 	}
 	if places > 1 {
-		return "", errMultipleTokens
+		return "", scheme, errMultipleTokens
 	}
 	if places == 1 {
 		n, err := formTokens(r)
 		if err != nil {
-			return "", err
+			return "", scheme, err
 		}
 		if n > 0 {
-			return "", errMultipleTokens
+			return "", scheme, errMultipleTokens
 		}
 	}
-	return token, nil
+	return token, scheme, nil
 }
 
 func countTokens(values []string) int {

@@ -38,6 +38,7 @@ type outcome struct {
 	c      *gin.Context
 	claims *Claims
 	err    error
+	scheme Scheme // how the token came, set by the extractor
 }
 
 // Value answers outcomeKey with the outcome itself, jwtmiddleware.ContextKey{} with the verified claims (once there
@@ -66,20 +67,34 @@ func outcomeOf(ctx context.Context) *outcome {
 // validates it, and either continues with the claims in the request context (see ClaimsFrom), or answers per
 // RFC 6750 and aborts. OPTIONS requests pass unauthenticated so CORS preflights work.
 func (v *Validator) Middleware() gin.HandlerFunc {
+	dpopOn := v.dpop != nil
 	mw := jwtmiddleware.New(
 		func(ctx context.Context, token string) (any, error) {
-			claims, err := v.Validate(ctx, token)
+			o := outcomeOf(ctx)
+			if o == nil {
+				return v.Validate(ctx, token)
+			}
+			cr := Credential{Scheme: o.scheme, Token: token}
+			if o.scheme == SchemeDPoP {
+				r := o.c.Request
+				cr.Proofs, cr.Method, cr.URL = r.Header.Values("DPoP"), r.Method, v.RequestURL(r)
+			}
+			claims, err := v.ValidateCredential(ctx, cr)
 			if err != nil {
 				return nil, err
 			}
-			if o := outcomeOf(ctx); o != nil {
-				o.claims = claims
-				return nil, errAccepted
-			}
-			return claims, nil
+			o.claims = claims
+			return nil, errAccepted
 		},
 		jwtmiddleware.WithErrorHandler(recordError),
-		jwtmiddleware.WithTokenExtractor(extractToken),
+		// Both schemes (DPoP unless disabled); the scheme goes to the outcome, the token to validation.
+		jwtmiddleware.WithTokenExtractor(func(r *http.Request) (string, error) {
+			token, scheme, err := extractCredential(r, dpopOn)
+			if o := outcomeOf(r.Context()); o != nil {
+				o.scheme = scheme
+			}
+			return token, err
+		}),
 		jwtmiddleware.WithValidateOnOptions(false),
 	)
 	// Reached for requests CheckJWT lets through unvalidated (OPTIONS); r is then the request it was given.
@@ -112,10 +127,22 @@ func (o *outcome) reject(c *gin.Context, err error) {
 	o.err = err
 	a := answer(err)
 	o.v.metrics.failure(a.reason)
-	write(c, a)
+	o.write(c, a)
 }
 
-// write sends an answer and aborts the chain.
+// write sends an answer with the challenges of o's validator (both schemes, resource_metadata) and aborts.
+func (o *outcome) write(c *gin.Context, a response) {
+	h := c.Writer.Header()
+	for _, ch := range o.v.challenges(a, o.scheme, o.v.BaseURL(c.Request)) {
+		h.Add("WWW-Authenticate", ch)
+	}
+	if a.retryAfter {
+		c.Header("Retry-After", RetryAfter)
+	}
+	c.AbortWithStatusJSON(a.status, a.body)
+}
+
+// write sends an answer and aborts the chain, for a request no Middleware saw (a misordered chain).
 func write(c *gin.Context, a response) {
 	if a.challenge != "" {
 		c.Header("WWW-Authenticate", a.challenge)
@@ -132,15 +159,18 @@ func RequireScope(scope string) gin.HandlerFunc {
 		o := outcomeOf(c.Request.Context())
 		claims, ok := ClaimsFromContext(c.Request.Context())
 		switch {
-		case o == nil || o.err != nil:
-			// Misordered chain or no Middleware: fail closed with the no-token challenge.
+		case o == nil:
+			// No Middleware: fail closed with the no-token challenge.
 			write(c, answer(jwtmiddleware.ErrJWTMissing))
+		case o.err != nil:
+			// Misordered chain: fail closed with the no-token challenge.
+			o.write(c, answer(jwtmiddleware.ErrJWTMissing))
 		case !ok:
 			if c.Request.Method == http.MethodOptions { // a preflight Middleware let through unauthenticated
 				c.Next()
 				return
 			}
-			write(c, answer(jwtmiddleware.ErrJWTMissing))
+			o.write(c, answer(jwtmiddleware.ErrJWTMissing))
 		case claims.HasScope(scope):
 			c.Next()
 		default:
@@ -201,7 +231,7 @@ func AppendLogAttrs(dst []slog.Attr, c *gin.Context) []slog.Attr {
 		// only with both values side by side; claims are never secret, the token is never logged.
 		switch ve.Reason {
 		case ReasonBadIssuer:
-			dst = append(dst, slog.String("token_iss", ve.Got), slog.String("expected_iss", o.v.cfg.Issuer))
+			dst = append(dst, slog.String("token_iss", ve.Got), slog.String("expected_iss", strings.Join(o.v.cfg.Issuers, ",")))
 		case ReasonBadAudience:
 			dst = append(dst, slog.String("token_aud", ve.Got),
 				slog.String("expected_aud", strings.Join(o.v.cfg.Audiences, ",")))

@@ -8,36 +8,31 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"time"
 	"unsafe"
 
-	"github.com/MicahParks/jwkset"
-	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
-	"golang.org/x/sync/singleflight"
-	"golang.org/x/time/rate"
+
+	"github.com/tokencheck/tokencheck/pkg/dpop"
 )
 
 // maxTokenBytes rejects absurd tokens before any decoding work; real access tokens are a few KiB at most.
 const maxTokenBytes = 16 << 10
 
-// Validator checks access tokens against one issuer's key set. It is safe for concurrent use.
+// Validator checks access tokens against the key sets of its issuers and, for DPoP-bound tokens, the proof of
+// possession that comes with each request. It is safe for concurrent use.
 type Validator struct {
-	cfg     Config
-	opts    options
-	log     *slog.Logger
-	hc      *http.Client
-	parser  *jwt.Parser
-	keys    *keySet
-	kf      keyfunc.Keyfunc // reads keys; a kid not in the snapshot waits for an unknown-kid refetch
-	cache   *tokenCache
-	metrics *metrics
-	refetch *refetcher
-	flights singleflight.Group     // one JWKS fetch at a time, shared by periodic refreshes and refetches
-	jwksURL atomic.Pointer[string] // set by the first successful load
+	cfg      Config
+	opts     options
+	log      *slog.Logger
+	hc       *http.Client
+	issuers  []*issuerKeys
+	byIssuer map[string]*issuerKeys
+	cache    *tokenCache
+	metrics  *metrics
+	dpop     *dpop.Verifier // nil when DPoP is disabled
 
 	life   context.Context // ends with Close; bounds every fetch
 	cancel context.CancelFunc
@@ -45,8 +40,9 @@ type Validator struct {
 	closed sync.Once
 }
 
-// New validates cfg and starts loading the key set in the background; it never waits on the network, so a server
-// can start (and report not-ready) while the tenant is unreachable. Call Close to stop the background work.
+// New validates cfg and starts loading every issuer's key set in the background; it never waits on the network,
+// so a server can start (and report not-ready) while a tenant is unreachable. Call Close to stop the background
+// work.
 func New(ctx context.Context, cfg Config, opts ...Option) (*Validator, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -60,202 +56,104 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Validator, error) {
 		return nil, err
 	}
 	v := &Validator{
-		cfg:     cfg,
-		opts:    o,
-		log:     cfg.Logger.With("component", "auth"),
-		hc:      httpClient(cfg.HTTPClient, cfg.AllowInsecure, o.httpTimeout, o.maxBodyBytes),
-		metrics: m,
+		cfg:      cfg,
+		opts:     o,
+		log:      cfg.Logger.With("component", "auth"),
+		hc:       httpClient(cfg.HTTPClient, cfg.AllowInsecure, o.httpTimeout, o.maxBodyBytes),
+		metrics:  m,
+		byIssuer: make(map[string]*issuerKeys, len(cfg.Issuers)),
 	}
-	v.parser = jwt.NewParser(
-		jwt.WithValidMethods([]string{"RS256"}),
-		jwt.WithIssuer(cfg.Issuer),
-		jwt.WithAudience(cfg.Audiences...),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(cfg.ClockSkew),
-		jwt.WithTimeFunc(o.now),
-		jwt.WithStrictDecoding(), // one token, one encoding: no malleable base64 variants
-	)
 	if cfg.CacheSize > 0 {
 		v.cache = newTokenCache(cfg.CacheSize, m)
 	}
+	if cfg.DPoP.Mode != DPoPDisabled {
+		v.dpop = dpop.NewVerifier(dpop.VerifierOptions{
+			Algs:             cfg.DPoP.Algs,
+			IATWindow:        cfg.DPoP.IATWindow,
+			MaxReplayEntries: cfg.DPoP.MaxReplayEntries,
+			Now:              o.now,
+		})
+	}
 	v.life, v.cancel = context.WithCancel(ctx)
-	v.refetch = &refetcher{
-		limiter: rate.NewLimiter(rate.Every(o.unknownKIDInterval), o.unknownKIDBurst),
-		waitMax: o.unknownKIDWaitMax,
-		now:     time.Now, // the limiter runs on real time even when tests move the token clock
-		fetch:   v.refetchUnknownKID,
-		stop:    v.life.Done(),
+	for _, iss := range cfg.Issuers {
+		ik, err := v.newIssuerKeys(iss)
+		if err != nil {
+			v.cancel()
+			return nil, err
+		}
+		v.issuers = append(v.issuers, ik)
+		v.byIssuer[iss] = ik
 	}
-	v.keys = newKeySet(v.log, v.keysChanged)
-	v.keys.refetch = v.refetch.await
-	v.kf, err = keyfunc.New(keyfunc.Options{Ctx: v.life, Storage: v.keys})
-	if err != nil {
-		v.cancel()
-		return nil, fmt.Errorf("auth: keyfunc: %w", err)
+	for _, ik := range v.issuers {
+		v.wg.Add(1)
+		go func() {
+			defer v.wg.Done()
+			v.load(v.life, ik)
+		}()
 	}
-	v.wg.Add(1)
-	go func() {
-		defer v.wg.Done()
-		v.load(v.life)
-	}()
 	return v, nil
 }
 
-// Ready reports whether a key set has loaded, i.e. whether tokens can be judged at all.
-func (v *Validator) Ready() bool { return v.keys.loaded() }
+// Ready reports whether every issuer's key set has loaded, i.e. whether every token this API is configured to
+// accept can be judged. An issuer that never loads keeps the API not ready (a configuration to fix), rather than
+// serving 503s to that issuer's clients behind a green readiness probe.
+func (v *Validator) Ready() bool {
+	for _, ik := range v.issuers {
+		if !ik.keys.loaded() {
+			return false
+		}
+	}
+	return true
+}
 
-// Close stops loading and refreshing the key set, including a pending unknown-kid refetch. Validations keep
+// Issuers are the trusted issuers, in configuration order (for resource metadata and logs).
+func (v *Validator) Issuers() []string { return slices.Clone(v.cfg.Issuers) }
+
+// Audiences are the accepted audiences, in configuration order.
+func (v *Validator) Audiences() []string { return slices.Clone(v.cfg.Audiences) }
+
+// Close stops loading and refreshing the key sets, including pending unknown-kid refetches. Validations keep
 // working with the keys already loaded.
 func (v *Validator) Close() error {
 	v.closed.Do(func() {
 		v.cancel()
-		v.refetch.close()
+		for _, ik := range v.issuers {
+			ik.refetch.close()
+		}
 		v.wg.Wait()
 	})
 	return nil
 }
 
-// load resolves the JWKS URL and performs the first fetch, retrying with capped exponential backoff until it
-// succeeds or ctx ends; then refreshes the key set every RefreshInterval until ctx ends.
-func (v *Validator) load(ctx context.Context) {
-	backoff := v.opts.retryMin
-	var lastMismatch string
-	for attempt := 1; ; attempt++ {
-		err := v.tryLoad(ctx)
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		v.metrics.refreshError.Inc()
-		if me, ok := errors.AsType[*IssuerMismatchError](err); ok {
-			// A wrong configuration, not an outage: say it once, with both values and the fix.
-			if msg := me.Error(); msg != lastMismatch {
-				lastMismatch = msg
-				v.log.Error("discovery document names another issuer; its keys are refused and the API stays not ready",
-					"configured_issuer", me.Configured, "discovered_issuer", me.Discovered, "hint", me.Hint())
-			}
-		} else {
-			v.log.Warn("signing keys not loaded; will retry", "issuer", v.cfg.Issuer, "attempt", attempt,
-				"retry_in", backoff.String(), "error", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, v.opts.retryMax)
-	}
-	v.log.Info("signing keys loaded", "issuer", v.cfg.Issuer, "jwks_url", *v.jwksURL.Load())
-	t := time.NewTicker(v.cfg.RefreshInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			_ = v.fetchKeys()
-		}
-	}
-}
-
-// tryLoad makes one attempt: discovery (unless JWKSURL is set) and the first JWKS fetch.
-func (v *Validator) tryLoad(ctx context.Context) error {
-	jwksURL := v.cfg.JWKSURL
-	if jwksURL == "" {
-		dctx, cancel := context.WithTimeout(ctx, v.opts.httpTimeout)
-		u, err := discoverJWKS(dctx, v.hc, v.cfg.Issuer, v.cfg.AllowInsecure)
-		cancel()
-		switch {
-		case errors.Is(err, errNoDiscovery):
-			u = fallbackJWKS(v.cfg.Issuer)
-		case err != nil:
-			return err
-		}
-		jwksURL = u
-	}
-	if err := v.fetch(ctx, jwksURL); err != nil {
-		return fmt.Errorf("fetch JWKS %s: %w", jwksURL, err)
-	}
-	v.metrics.refreshOK.Inc()
-	v.jwksURL.Store(&jwksURL)
-	return nil
-}
-
-// fetch GETs the JWKS and replaces the key set with what parses.
-func (v *Validator) fetch(ctx context.Context, jwksURL string) error {
-	ctx, cancel := context.WithTimeout(ctx, v.opts.httpTimeout)
-	defer cancel()
-	body, status, err := get(ctx, v.hc, jwksURL)
-	switch {
-	case err != nil:
-		return err
-	case status != http.StatusOK:
-		return fmt.Errorf("%w: %d", jwkset.ErrInvalidHTTPStatusCode, status)
-	}
-	return v.keys.replace(ctx, body)
-}
-
-// fetchKeys refetches the JWKS once the first load has succeeded: detached from any request, under its own
-// timeout, and shared with any fetch already in flight. A failure keeps the cached keys; it is logged and counted.
-func (v *Validator) fetchKeys() error {
-	u := v.jwksURL.Load()
-	if u == nil {
-		return ErrKeysUnavailable
-	}
-	_, err, _ := v.flights.Do("jwks", func() (any, error) {
-		err := v.fetch(v.life, *u)
-		if err != nil {
-			if v.life.Err() == nil {
-				v.metrics.refreshError.Inc()
-				v.log.Warn("JWKS refresh failed; keeping the cached keys", "jwks_url", *u, "error", err)
-			}
-			return nil, err
-		}
-		v.metrics.refreshOK.Inc()
-		return nil, nil
-	})
-	return err //nolint:wrapcheck // the flight's own error, already described
-}
-
-// refetchUnknownKID is the refetcher's fetch: one JWKS fetch, counted as an unknown-kid refetch.
-func (v *Validator) refetchUnknownKID() {
-	v.metrics.unknownKIDRefetch.Inc()
-	_ = v.fetchKeys()
-}
-
-// keysChanged runs after every successful JWKS fetch: forget cached validations whose key left or changed.
-func (v *Validator) keysChanged(_ context.Context, old, cur map[string]verifyKey) {
-	if v.cache == nil || old == nil {
-		return
-	}
-	for kid, was := range old {
-		if now, ok := cur[kid]; !ok || now.pub != was.pub {
-			v.cache.dropKID(kid)
-		}
-	}
-}
-
-// Validate verifies token (the compact JWS, without "Bearer ") and returns its claims. It knows nothing of HTTP:
-// failures are *ValidationError (ErrKeysUnavailable, wrapped, means no key set has loaded yet), and the adapter
-// turns them into answers and counts them.
+// Validate verifies token (the compact JWS, without "Bearer ") as a bearer token and returns its claims. It knows
+// nothing of HTTP: failures are *ValidationError (ErrKeysUnavailable, wrapped, means no key set has loaded yet),
+// and the adapter turns them into answers and counts them. A DPoP-bound token (one with cnf) is refused here, as
+// is any token when DPoP is required: those need ValidateRequest with a proof.
 func (v *Validator) Validate(ctx context.Context, token string) (*Claims, error) {
+	return v.ValidateCredential(ctx, Credential{Scheme: SchemeBearer, Token: token})
+}
+
+// validateToken checks the token itself (signature, claims), using and filling the verified-token cache. The
+// cache holds only this: a DPoP proof is checked on every request, after it.
+func (v *Validator) validateToken(ctx context.Context, token string) (*Claims, error) {
 	var sum [32]byte
 	cacheable := v.cache != nil && len(token) <= maxCachedTokenBytes
 	if cacheable {
 		sum = tokenKey(token)
-		if c, ok := v.cache.get(sum, v.opts.now(), v.keys); ok {
+		if c, ok := v.cache.get(sum, v.opts.now()); ok {
 			return c, nil
 		}
 	}
-	c, key, err := v.verify(ctx, token)
+	ik, err := v.pick(token)
+	if err != nil {
+		return nil, err
+	}
+	c, key, err := v.verify(ctx, ik, token)
 	if err != nil {
 		return nil, err
 	}
 	if cacheable {
-		v.cache.add(sum, c, v.opts.now(), v.opts.cacheMaxAge, key)
+		v.cache.add(sum, c, v.opts.now(), v.opts.cacheMaxAge, ik.keys, key)
 	}
 	return c, nil
 }
@@ -267,15 +165,15 @@ func tokenKey(token string) [32]byte {
 }
 
 // verify is the uncached path: parse, check headers, find the key, verify the signature, check the claims.
-func (v *Validator) verify(ctx context.Context, token string) (*Claims, *rsa.PublicKey, error) {
+func (v *Validator) verify(ctx context.Context, ik *issuerKeys, token string) (*Claims, *rsa.PublicKey, error) {
 	if len(token) > maxTokenBytes {
 		return nil, nil, &ValidationError{Reason: ReasonMalformed, Err: errTooLarge}
 	}
 	claims := &Claims{}
 	var kid string
 	var key *rsa.PublicKey
-	tok, err := v.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
-		pub, id, err := v.key(ctx, t)
+	tok, err := ik.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
+		pub, id, err := v.key(ctx, ik, t)
 		kid, key = id, pub
 		if err != nil {
 			return nil, err
@@ -302,7 +200,7 @@ func (v *Validator) verify(ctx context.Context, token string) (*Claims, *rsa.Pub
 
 // key enforces the header rules and returns the RSA key named by kid, never one the token itself points at
 // (jku, x5u, jwk and x5c are ignored).
-func (v *Validator) key(ctx context.Context, t *jwt.Token) (*rsa.PublicKey, string, error) {
+func (v *Validator) key(ctx context.Context, ik *issuerKeys, t *jwt.Token) (*rsa.PublicKey, string, error) {
 	if alg, _ := t.Header["alg"].(string); alg != "RS256" {
 		return nil, "", errNotRS256
 	}
@@ -323,11 +221,11 @@ func (v *Validator) key(ctx context.Context, t *jwt.Token) (*rsa.PublicKey, stri
 	if !ok {
 		return nil, "", errBadKID
 	}
-	if !v.keys.loaded() {
+	if !ik.keys.loaded() {
 		// Checked only once a key is needed, so a malformed or forged-alg token still gets its precise 401.
 		return nil, kid, ErrKeysUnavailable
 	}
-	if vk, ok := v.keys.lookup(kid); ok {
+	if vk, ok := ik.keys.lookup(kid); ok {
 		if vk.pub == nil {
 			return nil, kid, errBadKey
 		}
@@ -335,7 +233,7 @@ func (v *Validator) key(ctx context.Context, t *jwt.Token) (*rsa.PublicKey, stri
 	}
 	// Unknown kid: keyfunc reads the key set, whose KeyRead waits (at most unknownKIDWaitMax) for a refetch and
 	// returns the key it then finds; that key is the one used, after the same RSA checks as every other key.
-	raw, err := v.kf.KeyfuncCtx(ctx)(t)
+	raw, err := ik.kf.KeyfuncCtx(ctx)(t)
 	switch {
 	case errors.Is(err, errBadKey):
 		return nil, kid, errBadKey

@@ -4,10 +4,12 @@ package serverconfig
 
 import (
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/tokencheck/tokencheck/pkg/api"
 	"github.com/tokencheck/tokencheck/pkg/auth"
+	"github.com/tokencheck/tokencheck/pkg/dpop"
 )
 
 // Defaults of the contract, exported so docs, tests and callers agree on one value.
@@ -26,14 +28,24 @@ const (
 	// write: one system call per batch rather than per request, at the price of up to this much delay (and loss, if
 	// the process is killed outright).
 	DefaultLogFlushInterval = 100 * time.Millisecond
+	// DefaultDPoPMode is pkg/auth's: bearer and DPoP-bound tokens both accepted.
+	DefaultDPoPMode = auth.DefaultDPoPMode
+	// DefaultDPoPIATWindow is pkg/dpop's: how old a proof may be, and how long its jti is remembered.
+	DefaultDPoPIATWindow = dpop.DefaultIATWindow
 )
+
+// DefaultDPoPAlgs are pkg/dpop's default proof algorithms.
+func DefaultDPoPAlgs() []string { return dpop.DefaultAlgs() }
 
 // Config is the validated server configuration; every field is ready to use as is.
 type Config struct {
 	// Port is the TCP port to listen on (PORT).
 	Port int
-	// Issuer is the exact expected iss: ISSUER_URL, else https://<AUTH0_DOMAIN>/.
+	// Issuer is the exact expected iss: ISSUER_URL, else https://<AUTH0_DOMAIN>/ (the first, for a list).
 	Issuer string
+	// ExtraIssuers are the rest of an ISSUER_URL or AUTH0_DOMAIN list (custom domains of one tenant, say); nil for
+	// one issuer. Each has its own key set.
+	ExtraIssuers []string
 	// Audiences are the accepted API identifiers (AUTH0_AUDIENCE); a token's aud must contain one.
 	Audiences []string
 	// JWKSURL is the key set URL (JWKS_URL); empty means discover it from the issuer.
@@ -58,4 +70,26 @@ type Config struct {
 	LogFlushInterval time.Duration
 	// LogLevel is the least level the server binary logs (LOG_LEVEL); the zero value is Info.
 	LogLevel slog.Level
+	// TrustProxy takes the request's scheme and host from X-Forwarded-Proto/-Host (TRUST_PROXY).
+	TrustProxy bool
+	// PublicURL is the API's external origin, the base of DPoP htu and resource_metadata (PUBLIC_URL); empty
+	// means the request's own.
+	PublicURL string
+	// ResourceURL is the resource identifier of the protected resource metadata (RESOURCE_URL); empty means the
+	// first audience.
+	ResourceURL string
+	// DPoPMode is disabled, allowed or required (DPOP_MODE); empty means DefaultDPoPMode.
+	DPoPMode auth.DPoPMode
+	// DPoPAlgs are the accepted proof algorithms (DPOP_ALGS); nil means DefaultDPoPAlgs.
+	DPoPAlgs []string
+	// DPoPIATWindow is the accepted proof age (DPOP_IAT_WINDOW); zero means DefaultDPoPIATWindow.
+	DPoPIATWindow time.Duration
+}
+
+// Issuers are all trusted issuers: Issuer, then ExtraIssuers.
+func (c *Config) Issuers() []string {
+	if c.Issuer == "" {
+		return slices.Clone(c.ExtraIssuers)
+	}
+	return append([]string{c.Issuer}, c.ExtraIssuers...)
 }

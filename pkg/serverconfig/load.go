@@ -31,6 +31,12 @@ const (
 	EnvMaxConnections      = "MAX_CONNECTIONS"
 	EnvLogFlushInterval    = "LOG_FLUSH_INTERVAL"
 	EnvLogLevel            = "LOG_LEVEL"
+	EnvTrustProxy          = "TRUST_PROXY"
+	EnvPublicURL           = "PUBLIC_URL"
+	EnvResourceURL         = "RESOURCE_URL"
+	EnvDPoPMode            = "DPOP_MODE"
+	EnvDPoPAlgs            = "DPOP_ALGS"
+	EnvDPoPIATWindow       = "DPOP_IAT_WINDOW"
 )
 
 // setting describes one variable: its flag is the lower-kebab of its name, aliases match the client's flags.
@@ -43,8 +49,8 @@ type setting struct {
 
 var settings = []setting{
 	{env: EnvPort, usage: "listen `port` (default " + strconv.Itoa(DefaultPort) + ")"},
-	{env: EnvAuth0Domain, aliases: []string{"domain"}, usage: "Auth0 tenant `domain`; the issuer becomes https://<domain>/"},
-	{env: EnvIssuerURL, aliases: []string{"issuer"}, usage: "exact issuer `URL` (iss) of any OIDC issuer; wins over AUTH0_DOMAIN"},
+	{env: EnvAuth0Domain, aliases: []string{"domain"}, usage: "Auth0 tenant `domain`s, comma-separated; each issuer becomes https://<domain>/"},
+	{env: EnvIssuerURL, aliases: []string{"issuer"}, usage: "exact issuer `URL`s (iss) of any OIDC issuer, comma-separated; wins over AUTH0_DOMAIN"},
 	{env: EnvAuth0Audience, aliases: []string{"audience"}, usage: "API `identifiers`, comma-separated (required)"},
 	{env: EnvJWKSURL, usage: "key set `URL` (default: discovery's jwks_uri, else <issuer>.well-known/jwks.json)"},
 	{env: EnvAllowInsecureIssuer, isBool: true, usage: "permit an http:// issuer or JWKS URL (stand-in tenant only)"},
@@ -59,6 +65,12 @@ var settings = []setting{
 		"(default " + DefaultLogFlushInterval.String() + ")"},
 	{env: EnvLogLevel, usage: "least `level` logged: debug, info, warn or error (default info; health and metrics " +
 		"probes are access-logged at debug)"},
+	{env: EnvTrustProxy, isBool: true, usage: "take the request's scheme and host from X-Forwarded-Proto/-Host (only behind a proxy that sets them)"},
+	{env: EnvPublicURL, usage: "the API's external `origin` (scheme://host[:port]) for DPoP htu and resource_metadata (default: the request's)"},
+	{env: EnvResourceURL, usage: "resource `identifier` in /.well-known/oauth-protected-resource (default: the first audience)"},
+	{env: EnvDPoPMode, usage: "DPoP-bound tokens: disabled, allowed or required (default " + string(DefaultDPoPMode) + ")"},
+	{env: EnvDPoPAlgs, usage: "accepted DPoP proof `algorithms`, space- or comma-separated (default " + strings.Join(DefaultDPoPAlgs(), " ") + ")"},
+	{env: EnvDPoPIATWindow, usage: "how old a DPoP proof may be, a `duration` (default " + shortDuration(DefaultDPoPIATWindow) + ")"},
 }
 
 // Variables are the names of every environment variable the server reads, in the order --help lists them, for

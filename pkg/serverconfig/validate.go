@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tokencheck/tokencheck/pkg/api"
 	"github.com/tokencheck/tokencheck/pkg/auth"
+	"github.com/tokencheck/tokencheck/pkg/dpop"
 )
 
 // Bounds that keep a typo from becoming an outage or an open door.
@@ -20,6 +22,8 @@ const (
 	maxTokenCacheSize     = 10_000_000
 	maxMaxConnections     = 1_000_000
 	maxLogFlushInterval   = 10 * time.Second
+	minDPoPIATWindow      = time.Second
+	maxDPoPIATWindow      = 10 * time.Minute
 	maxEchoedValueLength  = 80
 	exampleAudience       = "https://quickstarts/api"
 	exampleAuth0Domain    = "example.us.auth0.com"
@@ -74,11 +78,20 @@ func validate(values map[string]raw) (*Config, []Problem) {
 		}
 		cfg.Port = p
 	}
-	cfg.Issuer = c.issuer(cfg.AllowInsecureIssuer)
+	issuers := c.issuers(cfg.AllowInsecureIssuer)
+	if len(issuers) > 0 {
+		cfg.Issuer = issuers[0]
+	}
+	if len(issuers) > 1 {
+		cfg.ExtraIssuers = issuers[1:]
+	}
 	cfg.Audiences = c.audiences()
 	if v := c.get(EnvJWKSURL); v != "" {
 		if msg := checkURL(v, cfg.AllowInsecureIssuer); msg != "" {
 			c.addf(EnvJWKSURL, "%s %s", quote(v), msg)
+		} else if len(issuers) > 1 {
+			c.addf(EnvJWKSURL, "names one key set, but %d issuers are configured; unset it so each issuer's keys are found "+
+				"by its discovery document, or configure one issuer", len(issuers))
 		}
 		cfg.JWKSURL = v
 	}
@@ -134,18 +147,99 @@ func validate(values map[string]raw) (*Config, []Problem) {
 		}
 		cfg.LogLevel = level
 	}
+	c.dpop(cfg)
 	return cfg, c.problems
 }
 
-// issuer applies the contract: ISSUER_URL exactly if set, else https://<AUTH0_DOMAIN>/.
-func (c *checker) issuer(allowInsecure bool) string {
-	if v := c.get(EnvIssuerURL); v != "" {
-		if msg := checkURL(v, allowInsecure); msg != "" {
-			c.addf(EnvIssuerURL, "%s %s", quote(v), msg)
+// dpop reads TRUST_PROXY, PUBLIC_URL, RESOURCE_URL and the DPOP_* variables.
+func (c *checker) dpop(cfg *Config) {
+	if v := c.get(EnvTrustProxy); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			c.addf(EnvTrustProxy, "%s is not a boolean; use true (only behind a proxy that sets X-Forwarded-Proto/-Host) or false", quote(v))
 		}
-		return v
+		cfg.TrustProxy = b
+	}
+	if v := c.get(EnvPublicURL); v != "" {
+		if err := auth.CheckPublicURL(v); err != nil {
+			c.addf(EnvPublicURL, "%s is not an origin; use the scheme and host clients call, without a path, e.g. https://api.example.com", quote(v))
+		}
+		cfg.PublicURL = strings.TrimSuffix(v, "/")
+	}
+	if v := c.get(EnvResourceURL); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || !u.IsAbs() || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.Fragment != "" || u.RawQuery != "" {
+			c.addf(EnvResourceURL, "%s is not a resource identifier; use an absolute https URL without query or fragment, e.g. https://api.example.com/", quote(v))
+		}
+		cfg.ResourceURL = v
+	}
+	if v := c.get(EnvDPoPMode); v != "" {
+		switch m := auth.DPoPMode(strings.ToLower(v)); m {
+		case auth.DPoPDisabled, auth.DPoPAllowed, auth.DPoPRequired:
+			cfg.DPoPMode = m
+		default:
+			c.addf(EnvDPoPMode, "%s is not a DPoP mode; use disabled, allowed or required", quote(v))
+		}
+	}
+	if v := c.get(EnvDPoPAlgs); v != "" {
+		algs := strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+		for _, a := range algs {
+			if !dpop.Supported(a) {
+				c.addf(EnvDPoPAlgs, "%s is not an asymmetric JWS algorithm DPoP proofs may use; choose from %s (never none or HS*)",
+					quote(a), strings.Join(dpop.SupportedAlgs(), " "))
+			}
+		}
+		if len(algs) == 0 {
+			c.addf(EnvDPoPAlgs, "lists no algorithm; use e.g. %q", strings.Join(DefaultDPoPAlgs(), " "))
+		}
+		cfg.DPoPAlgs = algs
+	}
+	if v := c.get(EnvDPoPIATWindow); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < minDPoPIATWindow || d > maxDPoPIATWindow {
+			c.addf(EnvDPoPIATWindow, "%s is not a duration between %s and %s; use e.g. 60s", quote(v), minDPoPIATWindow, shortDuration(maxDPoPIATWindow))
+		}
+		cfg.DPoPIATWindow = d
+	}
+}
+
+// issuers applies the contract: ISSUER_URL exactly if set, else https://<AUTH0_DOMAIN>/; each may be a
+// comma-separated list (duplicates dropped).
+func (c *checker) issuers(allowInsecure bool) []string {
+	if v := c.get(EnvIssuerURL); v != "" {
+		var out []string
+		for _, iss := range splitList(v) {
+			if msg := checkURL(iss, allowInsecure); msg != "" {
+				c.addf(EnvIssuerURL, "%s %s", quote(iss), msg)
+			}
+			if !slices.Contains(out, iss) {
+				out = append(out, iss)
+			}
+		}
+		if len(out) == 0 {
+			c.addf(EnvIssuerURL, "lists no issuer; use the exact issuer URL, e.g. https://%s/", exampleAuth0Domain)
+		}
+		return out
 	}
 	v := c.get(EnvAuth0Domain)
+	if v == "" {
+		c.issuer("") // reports that no issuer is configured
+		return nil
+	}
+	var out []string
+	for _, d := range splitList(v) {
+		if iss := c.issuer(d); iss != "" && !slices.Contains(out, iss) {
+			out = append(out, iss)
+		}
+	}
+	if len(splitList(v)) == 0 {
+		c.addf(EnvAuth0Domain, "lists no domain; use the bare tenant domain, e.g. %s", exampleAuth0Domain)
+	}
+	return out
+}
+
+// issuer turns one AUTH0_DOMAIN entry into https://<domain>/, or reports it ("" when missing or bad).
+func (c *checker) issuer(v string) string {
 	if v == "" {
 		c.problems = append(c.problems, Problem{
 			Variable: EnvAuth0Domain,
