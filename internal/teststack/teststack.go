@@ -56,6 +56,9 @@ type APIOptions struct {
 	Router api.Options
 	// Wrap, if set, wraps the router, e.g. to build a deliberately broken API around the real one.
 	Wrap func(http.Handler) http.Handler
+	// SelfResource makes the RFC 9728 metadata's resource the API's own URL (RESOURCE_URL), as a client that
+	// fetched it from that URL requires (RFC 9728 §3.3); otherwise it is the server's default, the audience.
+	SelfResource bool
 }
 
 // API starts the real API trusting issuer and waits until its key set has loaded.
@@ -91,17 +94,24 @@ func API(tb testing.TB, issuer string, o APIOptions) (*httptest.Server, *auth.Va
 	if o.Router.Registry != nil {
 		opts = append(opts, apiserver.WithRegistry(o.Router.Registry))
 	}
+	srv := httptest.NewUnstartedServer(nil) // its address is known now, its handler set below
+	if o.SelfResource {
+		cfg.ResourceURL = "http://" + srv.Listener.Addr().String()
+	}
 	h, err := apiserver.NewHandler(context.Background(), cfg, opts...)
 	if err != nil {
+		srv.Close()
 		tb.Fatalf("apiserver.NewHandler: %v", err)
 	}
 	tb.Cleanup(func() { _ = h.Close() })
 	for deadline := time.Now().Add(10 * time.Second); !h.Validator.Ready(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
+			srv.Close()
 			tb.Fatalf("the API never loaded the key set of %s", issuer)
 		}
 	}
-	srv := httptest.NewServer(h)
+	srv.Config.Handler = h
+	srv.Start()
 	tb.Cleanup(srv.Close)
 	return srv, h.Validator
 }

@@ -52,7 +52,7 @@ func dpopCases() []Case {
 	good := func(env *Env, url string) (string, error) {
 		return env.DPoP.signer.Proof(http.MethodGet, url, env.DPoP.bound)
 	}
-	return []Case{
+	cases := []Case{
 		{
 			Name: "valid", Severity: Medium,
 			Why:   "the API refuses a DPoP-bound token with a correct proof (RFC 9449 §7.1): DPoP clients cannot use it",
@@ -292,6 +292,10 @@ func dpopCases() []Case {
 			Expect: Expect{Status: http.StatusUnauthorized, AnyError: true, Scheme: "DPoP"},
 		},
 	}
+	for i := range cases {
+		cases[i].NeedsKey = true // the bound token is minted by the stand-in tenant
+	}
+	return cases
 }
 
 // proofHeaderFor is a proof header for the bound key with set applied (nil values remove members).

@@ -142,10 +142,17 @@ func (r *Runner) Run(ctx context.Context, env *Env) []Result {
 		}()
 	}
 	wg.Wait()
+	crashed := false
 	for i := range cases {
 		if !cases[i].Serial && results[i].Crashed {
 			results[i] = r.again(ctx, env, &cases[i], results[i])
+			crashed = crashed || results[i].Crashed
 		}
+	}
+	if crashed {
+		// The last re-run may have taken the API down: let it come back before the serial cases, so its crash is
+		// not blamed on them. If it never does, they report that themselves.
+		_ = env.awaitAlive(ctx)
 	}
 	// Serial cases already run alone, so another request cannot have crashed the API under them; and sending one
 	// again would repeat what it did to the tenant (a second rotation would unpublish the key the next case uses).
