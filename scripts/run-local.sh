@@ -50,9 +50,10 @@ tenant_pid=$!
 pids+=("$tenant_pid")
 
 # The API loads the key set in the background and answers 503 until it has; no need to wait for the tenant.
-# env -u: the local stand-in is meant here even when the shell (or .env) points at a real tenant.
+# env -u: the local stand-in is meant here even when the shell (or .env) points at a real tenant. RESOURCE_URL: the
+# RFC 9728 metadata names the URL clients reach the API at (the audience https://quickstarts/api is not one).
 env -u AUTH0_DOMAIN PORT="$PORT" ISSUER_URL="$TENANT_URL" ALLOW_INSECURE_ISSUER=true AUTH0_AUDIENCE="$AUDIENCE" \
-  "$BIN/server" &
+  RESOURCE_URL="${RESOURCE_URL:-http://localhost:$PORT}" "$BIN/server" &
 server_pid=$!
 pids+=("$server_pid")
 
