@@ -96,13 +96,19 @@ func orNull(s string) *string {
 }
 
 // bearerParam is a parameter of the Bearer challenge in a WWW-Authenticate value, "" if absent or unparsable.
-func bearerParam(raw, name string) string {
+func bearerParam(raw, name string) string { return challengeParam(raw, "", name) }
+
+// challengeParam is a parameter of the scheme's challenge ("" for Bearer) in a WWW-Authenticate value.
+func challengeParam(raw, scheme, name string) string {
+	if scheme == "" {
+		scheme = "Bearer"
+	}
 	chs, err := httpcall.ParseChallenges(raw)
 	if err != nil {
 		return ""
 	}
 	for _, ch := range chs {
-		if ch.Is("Bearer") {
+		if ch.Is(scheme) {
 			v, _ := ch.Param(name)
 			return v
 		}

@@ -25,7 +25,7 @@ func (r *Report) WriteTable(w io.Writer, color bool) error {
 		got := "-"
 		if res.Got != 0 {
 			got = strconv.Itoa(res.Got)
-			if code := challengeError(res.Challenge); code != "" && r.Profile != ProfileAuth0 {
+			if code := challengeError(res.Challenge, res.Case.Expect.Scheme); code != "" && r.Profile != ProfileAuth0 {
 				got += " " + code
 			}
 		}
@@ -97,12 +97,13 @@ func paint(v Verdict, color bool) string {
 	return c + label + ansiReset
 }
 
-// challengeError is the Bearer error code in a WWW-Authenticate value, "" if none or unparsable.
-func challengeError(raw string) string {
+// challengeError is the error code of the scheme's challenge ("" for Bearer) in a WWW-Authenticate value, "" if
+// none or unparsable.
+func challengeError(raw, scheme string) string {
 	if raw == "" {
 		return ""
 	}
-	return bearerParam(raw, "error")
+	return challengeParam(raw, scheme, "error")
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

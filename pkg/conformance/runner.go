@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -240,7 +241,8 @@ func (r *Runner) runOne(ctx context.Context, env *Env, c *Case) (res Result) {
 			res.Severity, res.Why = High, whyCrash
 			return res
 		}
-		res.Got, res.Challenge = resp.Status, resp.Header.Get("WWW-Authenticate")
+		// Several challenge fields (Bearer and DPoP, RFC 9449 §7.1) are one list (RFC 9110 §5.3).
+		res.Got, res.Challenge = resp.Status, strings.Join(resp.Header.Values("WWW-Authenticate"), ", ")
 		j := r.judge(ctx, env, c, st.Expect, resp)
 		res.Verdict, res.Detail = j.verdict, joinNotes(res.Detail, j.detail)
 		if j.verdict == Fail {
