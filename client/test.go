@@ -167,6 +167,11 @@ func (a *app) runTest(cmd *cobra.Command, conn *connOptions, o *testOptions) err
 		return &exitError{code: exitCannotGo, err: wordPrepareError(err)}
 	}
 	defer env.Close()
+	if md := env.Metadata; md != nil && md.DPoPBoundTokensNeeded && o.run == "" {
+		fmt.Fprintln(a.stderr, "client: note: the API takes DPoP-bound tokens only (dpop_bound_access_tokens_required in "+
+			"its RFC 9728 metadata), so it refuses the valid Bearer tokens most cases send; "+
+			"run the cases for such an API with --run '^(dpop|rfc9728)/'")
+	}
 
 	start := time.Now()
 	rep := &conformance.Report{

@@ -104,10 +104,20 @@ func dpopRS(f dpopFlaws) mutation {
 			}
 			scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 			switch {
+			case scheme == "" && f.required: // no credentials: the DPoP challenge alone, without an error code
+				w.Header().Set("WWW-Authenticate", fmt.Sprintf(`DPoP algs=%q`, strings.Join(algs, " ")))
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusUnauthorized)
+				_, _ = w.Write([]byte(`{"message":"DPoP-bound token needed"}`))
+				return
 			case strings.EqualFold(scheme, "Bearer"):
 				_, c, err := tokens.DecodeUnverified(tok)
 				if err == nil && c["cnf"] != nil && !f.downgrade {
-					refuse(w, http.StatusUnauthorized, "invalid_token", "a DPoP-bound token needs the DPoP scheme")
+					if f.required {
+						refuseDPoP(w, "invalid_token", "a DPoP-bound token needs the DPoP scheme")
+					} else {
+						refuse(w, http.StatusUnauthorized, "invalid_token", "a DPoP-bound token needs the DPoP scheme")
+					}
 					return
 				}
 				if f.required && (err != nil || c["cnf"] == nil) {

@@ -25,6 +25,9 @@ func fail(f *Finding) judgement { return judgement{verdict: Fail, detail: f.Msg,
 // finding a wrong status gives; RFC 6750 form (challenge, error code, JSON) is judged under the rfc6750 profile
 // only, and never on the CORS cases, whose own checks say what they test; c.Check runs under every profile.
 func (r *Runner) judge(ctx context.Context, env *Env, c *Case, e Expect, resp *httpcall.Response) judgement {
+	if e.Scheme == "" && env.DPoP != nil && env.DPoP.required {
+		e.Scheme = "DPoP" // an API that takes DPoP-bound tokens only offers no Bearer challenge (RFC 9449 §7.1)
+	}
 	if f := statusFinding(c, e, resp.Status); f != nil {
 		return fail(f)
 	}
