@@ -158,3 +158,78 @@ func TestDiscoveryListsDPoPAlgs(t *testing.T) {
 		}
 	}
 }
+
+// TestUserinfoDPoPBoundTokens: /userinfo must not accept a DPoP-bound access token as a Bearer token (RFC 9449
+// §7.1): it takes it only with the DPoP scheme and a proof for this request, made by the bound key, whose ath is
+// the token's hash. An unbound token is not sent with the DPoP scheme.
+func TestUserinfoDPoPBoundTokens(t *testing.T) {
+	t.Parallel()
+	f, _ := loginFixture(t)
+	s, thief := newDPoPSigner(t), newDPoPSigner(t)
+	login := func(bind *dpop.Signer) string {
+		verifier, challenge := pkce()
+		params := nativeRequest(challenge, "openid profile")
+		q := f.browser().signIn(params, "alice", "alice-password")
+		var proofs []string
+		if bind != nil {
+			p, err := bind.Proof(http.MethodPost, f.issuer+PathToken[1:], "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			proofs = append(proofs, p)
+		}
+		resp, body := f.postWithProofs(url.Values{"grant_type": {"authorization_code"}, "client_id": {"native"},
+			"code": {q.Get("code")}, "redirect_uri": {params.Get("redirect_uri")}, "code_verifier": {verifier}}, proofs...)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("exchange: %d %v", resp.StatusCode, body)
+		}
+		return body["access_token"].(string)
+	}
+	bound, bearer := login(s), login(nil)
+	userinfo := f.issuer + PathUserinfo[1:]
+	proof := func(s *dpop.Signer, method, u, tok string) string {
+		p, err := s.Proof(method, u, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := []struct {
+		name, scheme, token string
+		proof               func() string
+		want                int
+	}{
+		{"bound token as Bearer", "Bearer", bound, nil, http.StatusUnauthorized},
+		{"bound token as Bearer with a proof", "Bearer", bound, func() string { return proof(s, http.MethodGet, userinfo, bound) }, http.StatusUnauthorized},
+		{"bound token, DPoP, no proof", "DPoP", bound, nil, http.StatusUnauthorized},
+		{"bound token, DPoP, another key's proof", "DPoP", bound, func() string { return proof(thief, http.MethodGet, userinfo, bound) }, http.StatusUnauthorized},
+		{"bound token, DPoP, proof without ath", "DPoP", bound, func() string { return proof(s, http.MethodGet, userinfo, "") }, http.StatusUnauthorized},
+		{"bound token, DPoP, proof for POST", "DPoP", bound, func() string { return proof(s, http.MethodPost, userinfo, bound) }, http.StatusUnauthorized},
+		{"bound token, DPoP, proof for the token endpoint", "DPoP", bound, func() string { return proof(s, http.MethodGet, f.issuer+PathToken[1:], bound) }, http.StatusUnauthorized},
+		{"bound token, DPoP, valid proof", "DPoP", bound, func() string { return proof(s, http.MethodGet, userinfo, bound) }, http.StatusOK},
+		{"Bearer token as Bearer", "Bearer", bearer, nil, http.StatusOK},
+		{"Bearer token with the DPoP scheme", "DPoP", bearer, func() string { return proof(s, http.MethodGet, userinfo, bearer) }, http.StatusUnauthorized},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{"Authorization": {tc.scheme + " " + tc.token}}
+			if tc.proof != nil {
+				h.Set("DPoP", tc.proof())
+			}
+			resp, raw := f.do(http.MethodGet, PathUserinfo, "", "", h)
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.want, raw)
+			}
+			if tc.want == http.StatusOK {
+				var body map[string]any
+				if err := json.Unmarshal(raw, &body); err != nil || body["sub"] != "auth0|alice" {
+					t.Fatalf("body %s", raw)
+				}
+				return
+			}
+			if resp.Header.Get("WWW-Authenticate") == "" {
+				t.Fatal("no WWW-Authenticate challenge")
+			}
+		})
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tokencheck/tokencheck/pkg/dpop"
 )
 
 // ownTokenLeeway is the clock leeway /userinfo and id_token_hint checks allow on the tenant's own tokens.
@@ -20,7 +22,8 @@ func (t *Tenant) serveUserinfo(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	tok = strings.TrimSpace(tok)
-	if !strings.EqualFold(scheme, "Bearer") || tok == "" {
+	isDPoP := strings.EqualFold(scheme, "DPoP")
+	if (!strings.EqualFold(scheme, "Bearer") && !isDPoP) || tok == "" {
 		bearerError(w, http.StatusUnauthorized, "", "")
 		return
 	}
@@ -30,6 +33,10 @@ func (t *Tenant) serveUserinfo(w http.ResponseWriter, r *http.Request) {
 		jwt.WithIssuedAt(), jwt.WithLeeway(ownTokenLeeway))
 	if err != nil {
 		bearerError(w, http.StatusUnauthorized, "invalid_token", "the access token is not valid here: "+err.Error())
+		return
+	}
+	if msg := t.checkBinding(r, isDPoP, tok, claims); msg != "" {
+		t.dpopError(w, msg)
 		return
 	}
 	scope, _ := claims["scope"].(string)
@@ -54,6 +61,41 @@ func (t *Tenant) serveUserinfo(w http.ResponseWriter, r *http.Request) {
 		out[k] = v
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// checkBinding is RFC 9449 §7.1 at /userinfo: a DPoP-bound token (cnf.jkt) is accepted only with the DPoP scheme
+// and a proof for this request (method, URL, ath) made by the bound key, never as a Bearer token, or whoever holds a
+// copy could use it without the key; an unbound token does not come with the DPoP scheme. "" when it is fine.
+func (t *Tenant) checkBinding(r *http.Request, isDPoP bool, tok string, claims jwt.MapClaims) string {
+	cnf, _ := claims["cnf"].(map[string]any)
+	jkt, _ := cnf["jkt"].(string)
+	switch {
+	case !isDPoP && jkt == "":
+		return ""
+	case !isDPoP:
+		return "the access token is DPoP-bound: send it as Authorization: DPoP with a DPoP proof (RFC 9449 §7.1)"
+	case jkt == "":
+		return "the access token is not DPoP-bound: send it as Authorization: Bearer"
+	}
+	proof, err := dpop.FromHeader(r.Header)
+	if err == nil {
+		var p *dpop.Proof
+		if p, err = t.dpop.Verify(proof, r.Method, t.baseURL(r)+PathUserinfo[1:], tok); err == nil {
+			if p.JKT == jkt {
+				return ""
+			}
+			err = errors.New("the DPoP proof is not made with the key the access token is bound to")
+		}
+	}
+	return "DPoP proof refused: " + err.Error()
+}
+
+// dpopError answers a refused DPoP-bound (or wrongly presented) token with a DPoP challenge (RFC 9449 §7.1).
+func (t *Tenant) dpopError(w http.ResponseWriter, desc string) {
+	w.Header().Set("WWW-Authenticate", fmt.Sprintf(`DPoP algs=%q, error="invalid_token", error_description=%q`,
+		strings.Join(t.dpop.Algs(), " "), strings.ReplaceAll(desc, `"`, "'")))
+	w.Header().Add("WWW-Authenticate", `Bearer realm="tenant"`)
+	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": desc})
 }
 
 // ownKey finds the public key of a token the tenant signed, by kid among the keys it publishes; the header's alg
