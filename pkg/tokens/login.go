@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,10 +154,14 @@ func Login(ctx context.Context, hc *http.Client, d *Discovery, r LoginRequest) (
 		return nil, tokenErr(d.TokenEndpoint, err)
 	}
 	tok := fromOAuth2(otok)
-	if tok.IDToken != "" {
+	switch {
+	case tok.IDToken != "":
 		if err := verifyIDToken(ctx, hc, d, r.ClientID, nonce, tok.IDToken); err != nil {
 			return nil, err
 		}
+	case slices.Contains(cfg.Scopes, "openid"):
+		// OIDC Core §3.1.3.3: asked for with openid, the ID token is what the nonce, iss and aud are checked on.
+		return nil, &IDTokenError{Err: errors.New("openid was asked for but the token response has no id_token")}
 	}
 	return tok, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -161,5 +162,57 @@ func TestUserTokenFromCache(t *testing.T) {
 		if st, err := os.Stat(f); err != nil || st.Mode().Perm() != 0o600 {
 			t.Fatalf("%s: %v", f, err)
 		}
+	}
+}
+
+// TestLoginNeedsIDTokenForOpenID: when openid was asked for, a token response without an ID token is refused
+// (OIDC Core §3.1.3.3, §3.1.3.7): otherwise the nonce, iss and aud checks are silently skipped.
+func TestLoginNeedsIDTokenForOpenID(t *testing.T) {
+	t.Parallel()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /authorize", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		http.Redirect(w, r, q.Get("redirect_uri")+"?code=c1&state="+url.QueryEscape(q.Get("state")), http.StatusSeeOther)
+	})
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"access_token": "at", "token_type": "Bearer", "expires_in": 3600})
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	d := &Discovery{Issuer: srv.URL + "/", AuthorizationEndpoint: srv.URL + "/authorize", TokenEndpoint: srv.URL + "/token",
+		JWKSURI: srv.URL + "/jwks"}
+	follow := func(ctx context.Context, u string) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			return err
+		}
+		return resp.Body.Close()
+	}
+	tests := []struct {
+		scope string
+		ok    bool
+	}{
+		{"openid profile offline_access", false},
+		{"profile offline_access", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.scope, func(t *testing.T) {
+			t.Parallel()
+			tok, err := Login(context.Background(), srv.Client(), d, LoginRequest{ClientID: "native", Scope: tc.scope,
+				Timeout: 10 * time.Second, OpenBrowser: func(ctx context.Context, u string) error { go func() { _ = follow(ctx, u) }(); return nil }})
+			if tc.ok {
+				if err != nil || tok.AccessToken != "at" {
+					t.Fatalf("Login = %v, %v", tok, err)
+				}
+				return
+			}
+			if _, isID := errors.AsType[*IDTokenError](err); !isID {
+				t.Fatalf("Login = %v, %v; want an *IDTokenError", tok, err)
+			}
+		})
 	}
 }
