@@ -4,6 +4,7 @@ package browser
 import (
 	"context"
 	"errors"
+	"net/url"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -11,6 +12,9 @@ import (
 
 // ErrNoBrowser means no way to open a browser was found; the caller has printed the URL already.
 var ErrNoBrowser = errors.New("no browser to open")
+
+// ErrNotWebURL means Open was given something other than an absolute http(s) URL, which it never hands to an opener.
+var ErrNotWebURL = errors.New("not an http(s) URL")
 
 // Command is the program and arguments that would open u: $BROWSER if set, else open (macOS), rundll32
 // (Windows) or xdg-open (other systems, only with a graphical session: without DISPLAY or WAYLAND_DISPLAY it could
@@ -31,9 +35,14 @@ func Command(goos string, getenv func(string) string, u string) []string {
 	return []string{"xdg-open", u}
 }
 
-// Open starts the browser on u without waiting for it; ErrNoBrowser when there is none. It never blocks on the
-// browser and never writes to the terminal.
+// Open starts the browser on u without waiting for it; ErrNoBrowser when there is none, ErrNotWebURL (and nothing
+// started) when u is not an absolute http(s) URL. It never blocks on the browser and never writes to the terminal.
 func Open(ctx context.Context, getenv func(string) string, u string) error {
+	// The URL comes from a tenant's discovery document: an opener would launch whatever handler another scheme
+	// names (a file, a share, a settings page) or read a leading "-" as an option.
+	if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		return ErrNotWebURL
+	}
 	argv := Command(runtime.GOOS, getenv, u)
 	if argv == nil {
 		return ErrNoBrowser
