@@ -173,7 +173,15 @@ func (a *app) runCall(ctx context.Context, cmd *cobra.Command, conn *connOptions
 	if cached && resp.Status == http.StatusUnauthorized && !o.tok.user {
 		// The cached token may predate a tenant restart or key change: forget it and try once with a new one.
 		if cache := a.tokenCache(&o.tok); cache != nil {
-			_ = cache.Delete(tokenCacheKey(conn, &o.tok))
+			key := tokenCacheKey(conn, &o.tok)
+			if o.tok.dpop { // the bound token's entry, as acquireToken keyed it (never the Bearer one)
+				s, err := a.dpopSigner()
+				if err != nil {
+					return err
+				}
+				key.DPoPKey = s.Thumbprint()
+			}
+			_ = cache.Delete(key)
 		}
 		fmt.Fprintln(a.stderr, "client: the cached token was rejected (401); retrying with a new token")
 		tok, _, err := a.acquireToken(ctx, conn, hc, &o.tok)

@@ -105,3 +105,38 @@ func TestCallDPoP(t *testing.T) {
 		t.Fatalf("--dpop --no-token: exit %d, %s", code, stderr)
 	}
 }
+
+// TestCallDPoPRetryForgetsTheBoundToken: when the API rejects a cached DPoP-bound token (401), call forgets that
+// token, not the Bearer one of the same client, and retries once with a new bound token.
+func TestCallDPoPRetryForgetsTheBoundToken(t *testing.T) {
+	ten := tokTenant(t)
+	var mu sync.Mutex
+	rejected := map[string]bool{}
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		mu.Lock()
+		defer mu.Unlock()
+		if rejected[tok] {
+			http.Error(w, "rejected", http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"message":"ok"}`))
+	}))
+	t.Cleanup(api.Close)
+	env := tokEnv(t, ten.URL+"/", api.URL, "quickstart-read", "read-secret")
+	_, bearer, _ := tokRun(t, env, "token")
+	_, bound, _ := tokRun(t, env, "token", "--dpop")
+	mu.Lock()
+	rejected[strings.TrimSpace(bound)] = true // as after a tenant restart: the cached bound token is no longer good
+	mu.Unlock()
+	if code, stdout, stderr := tokRun(t, env, "call", "/api/private", "--dpop", "--expect", "200"); code != 0 {
+		t.Fatalf("call with a rejected cached bound token: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if _, again, _ := tokRun(t, env, "token", "--dpop"); again == bound {
+		t.Fatal("the rejected bound token is still cached")
+	}
+	if _, again, _ := tokRun(t, env, "token"); again != bearer {
+		t.Fatal("the retry of a DPoP call forgot the client's Bearer token")
+	}
+}
