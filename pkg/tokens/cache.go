@@ -3,6 +3,7 @@ package tokens
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -256,6 +257,32 @@ func (c *Cache) Delete(k CacheKey) error {
 		return fmt.Errorf("remove cached token: %w", err)
 	}
 	return nil
+}
+
+// refreshLockWait bounds how long a run waits for another one refreshing the same login; that one's requests are
+// bounded by their timeouts, so this is only reached when it hangs.
+const refreshLockWait = 2 * time.Minute
+
+// ErrRefreshLocked is lockRefresh's answer when another run held the login's lock for refreshLockWait.
+var ErrRefreshLocked = errors.New("another run of the client is refreshing this login")
+
+// lockRefresh takes the lock that lets one run at a time refresh k's login (a file beside its entry), waiting for
+// it while ctx allows and at most refreshLockWait; unlock releases it.
+func (c *Cache) lockRefresh(ctx context.Context, k CacheKey) (unlock func(), err error) {
+	if err := os.MkdirAll(c.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create token cache %s: %w", c.Dir, err)
+	}
+	path := filepath.Join(c.Dir, strings.TrimSuffix(k.file(), ".json")+".lock")
+	ctx, cancel := context.WithTimeout(ctx, refreshLockWait)
+	defer cancel()
+	unlock, err = lockFile(ctx, path)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return nil, fmt.Errorf("%w (lock %s held for %s)", ErrRefreshLocked, path, refreshLockWait)
+	case err != nil:
+		return nil, fmt.Errorf("lock the login for its refresh (%s): %w", path, err)
+	}
+	return unlock, nil
 }
 
 func (c *Cache) now() time.Time {

@@ -3,6 +3,7 @@
 package tokens
 
 import (
+	"context"
 	"io/fs"
 	"os"
 )
@@ -21,3 +22,6 @@ func checkPrivateFile(st fs.FileInfo) string {
 	}
 	return ""
 }
+
+// lockFile is a no-op on this platform (no flock): concurrent refreshes of one login are not serialised here.
+func lockFile(context.Context, string) (func(), error) { return func() {}, nil }

@@ -3,10 +3,13 @@
 package tokens
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
+	"time"
 )
 
 // openPrivate opens a cache file for reading without following a symlink (O_NOFOLLOW) and without waiting for a
@@ -28,4 +31,30 @@ func checkPrivateFile(st fs.FileInfo) string {
 		return fmt.Sprintf("owned by uid %d, not by you (uid %d)", sys.Uid, os.Getuid())
 	}
 	return ""
+}
+
+// lockFile holds an exclusive flock on path (created 0600, never through a symlink) until unlock, polling until
+// ctx is done.
+func lockFile(ctx context.Context, path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600) //nolint:gosec // the user's own cache directory
+	if err != nil {
+		return nil, fmt.Errorf("open lock file: %w", err)
+	}
+	fd := int(f.Fd()) //nolint:gosec // a file descriptor fits in an int
+	for {
+		err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() { _ = syscall.Flock(fd, syscall.LOCK_UN); _ = f.Close() }, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			_ = f.Close()
+			return nil, fmt.Errorf("flock: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			_ = f.Close()
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }

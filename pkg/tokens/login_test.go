@@ -3,12 +3,14 @@ package tokens
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -214,5 +216,67 @@ func TestLoginNeedsIDTokenForOpenID(t *testing.T) {
 				t.Fatalf("Login = %v, %v; want an *IDTokenError", tok, err)
 			}
 		})
+	}
+}
+
+// TestUserTokenConcurrentRefresh: two runs of the CLI that find the same login near expiry must not both spend its
+// refresh token. The tenant rotates refresh tokens and takes a second use as theft (RFC 9700 §4.14.2): it revokes
+// the login, so the loser of the race would log the user out. One run refreshes; the other uses what it stored.
+func TestUserTokenConcurrentRefresh(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	live, used, reused, n := "rt-0", map[string]bool{}, 0, 0
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(100 * time.Millisecond) // a tenant some way off: both runs have read the cache by now
+		_ = r.ParseForm()
+		mu.Lock()
+		defer mu.Unlock()
+		got := r.PostForm.Get("refresh_token")
+		switch {
+		case used[got]:
+			reused++
+			oauthError(w, http.StatusBadRequest, "invalid_grant", "refresh token was already used; every token of its login is revoked")
+			return
+		case got != live:
+			oauthError(w, http.StatusBadRequest, "invalid_grant", "unknown refresh token")
+			return
+		}
+		used[got] = true
+		n++
+		live = fmt.Sprintf("rt-%d", n)
+		writeJSON(w, http.StatusOK, map[string]any{"access_token": fmt.Sprintf("at-%d", n), "token_type": "Bearer",
+			"expires_in": 3600, "refresh_token": live})
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	d := &Discovery{Issuer: srv.URL + "/", TokenEndpoint: srv.URL + "/token"}
+	key := UserCacheKey(d.Issuer, "native", "https://quickstarts/api")
+	dir := t.TempDir()
+	if err := (&Cache{Dir: dir}).Put(key, &Token{AccessToken: "at-0", Expiry: time.Now().Add(time.Second), RefreshToken: "rt-0"}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	toks := make([]*Token, 2)
+	for i := range 2 {
+		wg.Go(func() {
+			toks[i], _, errs[i] = UserToken(context.Background(), srv.Client(), &Cache{Dir: dir}, key,
+				func() (*Discovery, error) { return d, nil })
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("run %d: %v", i, err)
+		} else if toks[i].AccessToken == "at-0" {
+			t.Errorf("run %d got the expiring token", i)
+		}
+	}
+	if reused != 0 {
+		t.Fatalf("the refresh token was presented twice (%d reuse), which revokes the login", reused)
+	}
+	if got, err := (&Cache{Dir: dir}).LoadStale(key); err != nil || got.RefreshToken != live {
+		t.Fatalf("cache holds %v (%v), want the live refresh token %s", got, err, live)
 	}
 }

@@ -22,18 +22,34 @@ var ErrLoginExpired = errors.New("the login's access token has expired and there
 // cache's margin. Refresh tokens rotate: the new one is stored at once, since the old one is spent. refreshed
 // reports whether the tenant was asked. A refused refresh (revoked, reused, expired) forgets the login.
 func UserToken(ctx context.Context, hc *http.Client, cache *Cache, key CacheKey, discover func() (*Discovery, error)) (tok *Token, refreshed bool, err error) {
-	tok, err = cache.LoadStale(key)
-	if err != nil {
-		if errors.Is(err, ErrNotCached) {
-			return nil, false, ErrNotLoggedIn
+	// usable is the cached login if its access token is still good; done reports that nothing is to be refreshed.
+	usable := func() (tok *Token, done bool, err error) {
+		tok, err = cache.LoadStale(key)
+		switch {
+		case errors.Is(err, ErrNotCached):
+			return nil, true, ErrNotLoggedIn
+		case err != nil:
+			return nil, true, fmt.Errorf("%w: %w", ErrNotLoggedIn, err)
+		case tok.Valid(cache.now(), cache.margin()):
+			return tok, true, nil
+		case tok.RefreshToken == "":
+			return nil, true, ErrLoginExpired
 		}
-		return nil, false, fmt.Errorf("%w: %w", ErrNotLoggedIn, err)
-	}
-	if tok.Valid(cache.now(), cache.margin()) {
 		return tok, false, nil
 	}
-	if tok.RefreshToken == "" {
-		return nil, false, ErrLoginExpired
+	var done bool
+	if tok, done, err = usable(); done {
+		return tok, false, err
+	}
+	// Only one run refreshes a login at a time: a second use of a rotated refresh token revokes the whole login
+	// (RFC 9700 §4.14.2). A run that waited finds the tokens the other one stored.
+	unlock, err := cache.lockRefresh(ctx, key)
+	if err != nil {
+		return nil, false, err
+	}
+	defer unlock()
+	if tok, done, err = usable(); done {
+		return tok, false, err
 	}
 	d, err := discover()
 	if err != nil {
