@@ -544,3 +544,39 @@ func TestLoginCORS(t *testing.T) {
 		})
 	}
 }
+
+// TestLogoutHintMustBeAnIDToken: id_token_hint must be an ID token (OIDC RP-Initiated Logout 1.0 §2). An access
+// token of the same login, which every API it is sent to holds, must not end that login.
+func TestLogoutHintMustBeAnIDToken(t *testing.T) {
+	t.Parallel()
+	f, _ := loginFixture(t)
+	tests := []struct {
+		name, scope string
+		change      func(url.Values)
+	}{
+		{"access token for /userinfo only", "openid offline_access", func(v url.Values) { v.Del("audience") }},
+		{"access token for the API and /userinfo", "openid offline_access read:messages", nil},
+		{"access token for the API only", "offline_access read:messages", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var change []func(url.Values)
+			if tc.change != nil {
+				change = append(change, tc.change)
+			}
+			tokens := f.loginTokens("alice", "alice-password", tc.scope, change...)
+			for _, q := range []url.Values{
+				{"id_token_hint": {tokens["access_token"].(string)}},
+				{"id_token_hint": {tokens["access_token"].(string)}, "client_id": {"native"}},
+			} {
+				resp, page := f.browser().send(http.MethodGet, f.srv.URL+PathOIDCLogout+"?"+q.Encode(), "")
+				if resp.StatusCode != http.StatusBadRequest {
+					t.Fatalf("access token as id_token_hint (%v): %d, want 400\n%s", q.Has("client_id"), resp.StatusCode, page)
+				}
+			}
+			if resp, body := f.refresh("native", tokens["refresh_token"].(string)); resp.StatusCode != http.StatusOK {
+				t.Fatalf("an access token as id_token_hint ended the login: refresh %d %v", resp.StatusCode, body)
+			}
+		})
+	}
+}

@@ -114,7 +114,7 @@ func (t *Tenant) ownKey(tok *jwt.Token) (any, error) {
 var errNotOwnToken = errors.New("not an ID token from this tenant")
 
 // parseIDTokenHint checks that hint is an ID token this tenant signed, for logout; an expired one is still a good
-// hint (OIDC RP-Initiated Logout §2), so only the signature and iss are checked.
+// hint (OIDC RP-Initiated Logout §2), so only the signature, iss and that it is an ID token are checked.
 func (t *Tenant) parseIDTokenHint(hint string) (jwt.MapClaims, error) {
 	claims := jwt.MapClaims{}
 	_, err := jwt.ParseWithClaims(hint, claims, t.ownKey, jwt.WithValidMethods([]string{"RS256"}),
@@ -124,6 +124,13 @@ func (t *Tenant) parseIDTokenHint(hint string) (jwt.MapClaims, error) {
 	}
 	if iss, _ := claims["iss"].(string); iss != t.issuer {
 		return nil, fmt.Errorf("%w: iss %q", errNotOwnToken, truncate(iss, 200))
+	}
+	// The tenant's access tokens are signed by the same keys and carry the same sid, and every API they are sent
+	// to holds them: only an ID token, whose aud is the one client it was issued to and which has no scope, may end
+	// a login.
+	aud, _ := claims["aud"].(string)
+	if _, isClient := t.clients[aud]; !isClient || claims["scope"] != nil {
+		return nil, fmt.Errorf("%w: an access token, not an ID token", errNotOwnToken)
 	}
 	return claims, nil
 }
