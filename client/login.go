@@ -216,6 +216,12 @@ func (a *app) runLogout(ctx context.Context, conn *connOptions, o *logoutOptions
 	if !o.endSession {
 		return nil
 	}
+	if tok.IDToken == "" {
+		// Without an id_token_hint the end_session_endpoint cannot tell which login to end: its refresh tokens
+		// would stay good at the tenant while this said the session was ended.
+		return errors.New("the tokens are forgotten, but the tenant's session was not ended: the login has no ID token " +
+			"(it was made without openid in --scope) to name it to the end_session_endpoint")
+	}
 	hc := a.tokenHTTPClient(conn, o.timeout)
 	d, err := tokens.Discover(ctx, hc, conn.IssuerURL())
 	if err == nil {

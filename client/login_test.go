@@ -309,3 +309,38 @@ func TestLoginRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestLogoutEndSessionWithoutIDToken: a login without openid has no ID token, so the end_session_endpoint cannot be
+// told which login to end. logout --end-session must not say the tenant ended the session when it did not: the
+// refresh token still works there.
+func TestLogoutEndSessionWithoutIDToken(t *testing.T) {
+	t.Parallel()
+	ten := loginTenant(t, time.Hour)
+	issuer := ten.URL + "/"
+	env := tokEnv(t, issuer, "", "", "")
+	authURL, done := startLogin(t, env, "--scope", "offline_access read:messages")
+	if status, page := signInAs(t, authURL, "alice", "alice-password", "login"); status != http.StatusOK {
+		t.Fatalf("sign-in: %d\n%s", status, page)
+	}
+	if r := waitLogin(t, done); r.code != 0 {
+		t.Fatalf("client login: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	cache := &tokens.Cache{Dir: filepath.Join(env["XDG_CACHE_HOME"], "tokencheck")}
+	live, err := cache.LoadStale(tokens.UserCacheKey(issuer, "native", tokAudience))
+	if err != nil || live.IDToken != "" || live.RefreshToken == "" {
+		t.Fatalf("cache after a login without openid: %+v %v", live, err)
+	}
+	code, out, stderr := tokRun(t, env, "logout", "--end-session")
+	if code != 2 || strings.Contains(out, "ended the session") || !strings.Contains(stderr, "ID token") {
+		t.Fatalf("logout --end-session without an ID token: exit %d\n%s%s", code, out, stderr)
+	}
+	resp, err := http.PostForm(ten.URL+"/oauth/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"native"},
+		"refresh_token": {live.RefreshToken}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("refresh: %d; this test assumes the tenant still honours the login", resp.StatusCode)
+	}
+}
