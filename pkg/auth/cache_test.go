@@ -2,11 +2,14 @@ package auth
 
 import (
 	"context"
+	"crypto/rsa"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/tokencheck/tokencheck/internal/testissuer"
 )
@@ -170,5 +173,40 @@ func TestConcurrentValidateDuringRotation(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+// TestCacheHitNeedsTheSameToken: an entry answers only for the very token it was made from, even under the same
+// key (a forced collision), so a forged token can never borrow a cached validation.
+func TestCacheHitNeedsTheSameToken(t *testing.T) {
+	c := newTokenCache(64, must(newMetrics(nil)))
+	now := time.Now()
+	pub := &rsa.PublicKey{}
+	ks := &keySet{}
+	snap := map[string]verifyKey{"k1": {pub: pub}}
+	ks.snap.Store(&snap)
+	claims := &Claims{keyID: "k1"}
+	claims.ExpiresAt = jwt.NewNumericDate(now.Add(time.Hour))
+	const token, forged = "header.claims.signature", "header.claims.forgery!!"
+	key := c.key(token)
+	c.add(key, token, claims, now, time.Minute, ks, pub)
+	cases := []struct {
+		name  string
+		key   uint64
+		token string
+		hit   bool
+	}{
+		{"the token", key, token, true},
+		{"another token under the same key", key, forged, false},
+		{"a prefix of the token", key, token[:10], false},
+	}
+	for _, tc := range cases {
+		if _, ok := c.get(tc.key, tc.token, now); ok != tc.hit {
+			t.Errorf("%s: hit %v, want %v", tc.name, ok, tc.hit)
+		}
+	}
+	e, ok := c.shard(key).Peek(key)
+	if ok && e.token != token {
+		t.Fatalf("entry holds %q", e.token)
 	}
 }
