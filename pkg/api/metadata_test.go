@@ -57,3 +57,18 @@ func TestResourceMetadata(t *testing.T) {
 		t.Fatalf("no validator: %d, want 503", r.status)
 	}
 }
+
+// TestCORSPreflightAllowsDPoP: a browser app with a DPoP-bound token sends a DPoP header, which its preflight must
+// be allowed to ask for.
+func TestCORSPreflightAllowsDPoP(t *testing.T) {
+	f := newFixture(t, fixtureConfig{})
+	r := f.do(t, http.MethodOptions, "/api/private", http.Header{
+		"Origin":                         {DefaultAllowedOrigin},
+		"Access-Control-Request-Method":  {"GET"},
+		"Access-Control-Request-Headers": {"authorization, dpop"},
+	})
+	if r.status != http.StatusNoContent {
+		t.Fatalf("preflight: %d %s", r.status, r.body)
+	}
+	mustContainAll(t, "Allow-Headers", r.header.Get("Access-Control-Allow-Headers"), "Authorization", "Dpop")
+}
