@@ -491,25 +491,24 @@ func TestDPoPPublicURLAndProxy(t *testing.T) {
 // TestSeveralIssuers: two tenants, each token validated against its own issuer's keys; a token from a third,
 // unconfigured issuer is refused as bad_issuer without any request to any key set.
 func TestSeveralIssuers(t *testing.T) {
-	one, _ := teststack.Tenant(t, tenant.Options{})
-	two, _ := teststack.Tenant(t, tenant.Options{})
-	third, _ := teststack.Tenant(t, tenant.Options{})
 	var fetches atomic.Int64
-	for _, ten := range []*httptest.Server{one, two, third} {
-		h := ten.Config.Handler
-		ten.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !strings.HasPrefix(r.URL.Path, "/dev/") {
-				fetches.Add(1)
-			}
-			h.ServeHTTP(w, r)
-		})
-	}
+	one, two, third := countingTenant(t, &fetches), countingTenant(t, &fetches), countingTenant(t, &fetches)
 	srv, v := teststack.API(t, one.URL+"/", teststack.APIOptions{Auth: func(c *auth.Config) { c.Issuers = []string{two.URL + "/"} }})
 	if got := v.Issuers(); len(got) != 2 || got[0] != one.URL+"/" || got[1] != two.URL+"/" {
 		t.Fatalf("issuers %v", got)
 	}
 	s := signer(t, newKey(t))
 	private := srv.URL + "/api/private"
+	// First, while every refetch limiter is still full: the third issuer's token names a kid no configured key set
+	// has, so picking a key set by anything but its iss would refetch one (the request waits for that refetch).
+	thirdOnly := mint(t, third.URL, nil)
+	mid := fetches.Load()
+	if a := send(t, "GET", private, http.Header{"Authorization": {"Bearer " + thirdOnly}}); a.status != http.StatusUnauthorized {
+		t.Fatalf("unconfigured issuer: %d", a.status)
+	}
+	if n := fetches.Load() - mid; n != 0 {
+		t.Fatalf("a token of an unconfigured issuer caused %d key set requests", n)
+	}
 	tests := []struct {
 		name   string
 		token  string
@@ -538,18 +537,29 @@ func TestSeveralIssuers(t *testing.T) {
 			}
 		})
 	}
-	// The third issuer's token names a kid no configured key set has: without per-issuer selection it would have
-	// triggered an unknown-kid refetch. The forged-iss token names the second tenant's kid under the first
-	// issuer, which may refetch the first issuer's set (its own keys), never the third's.
-	thirdOnly := mint(t, third.URL, nil)
-	mid := fetches.Load()
-	send(t, "GET", private, http.Header{"Authorization": {"Bearer " + thirdOnly}})
-	if n := fetches.Load() - mid; n != 0 {
-		t.Fatalf("a token of an unconfigured issuer caused %d key set requests", n)
-	}
 	doc := send(t, "GET", srv.URL+api.ResourceMetadataPath, nil)
 	servers, _ := doc.body["authorization_servers"].([]any)
 	if len(servers) != 2 || servers[0] != one.URL+"/" || servers[1] != two.URL+"/" {
 		t.Fatalf("authorization_servers %v", doc.body["authorization_servers"])
 	}
+}
+
+// countingTenant is a stand-in tenant that counts every request except /dev/ ones (discovery and JWKS fetches).
+func countingTenant(t *testing.T, n *atomic.Int64) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	tn, err := tenant.New(tenant.DefaultConfig(), tenant.Options{Issuer: "http://" + srv.Listener.Addr().String() + "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := tn.Handler()
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/dev/") {
+			n.Add(1)
+		}
+		h.ServeHTTP(w, r)
+	})
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
 }
