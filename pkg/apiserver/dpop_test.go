@@ -56,3 +56,28 @@ func TestDPoPSettingsReachTheAPI(t *testing.T) {
 		t.Errorf("start-up log lacks the DPoP mode:\n%s", r.logs)
 	}
 }
+
+// TestTrustProxyReachesTheAPI: with TRUST_PROXY the challenge's resource_metadata follows X-Forwarded-Proto/-Host;
+// without it, the request's own Host.
+func TestTrustProxyReachesTheAPI(t *testing.T) {
+	for _, trust := range []bool{false, true} {
+		cfg := config(testissuer.New(t))
+		cfg.TrustProxy = trust
+		r := start(t, cfg)
+		req, _ := http.NewRequest(http.MethodGet, r.url+"/api/private", nil) //nolint:noctx // test
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.Header.Set("X-Forwarded-Host", "api.example.com")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := r.url + api.ResourceMetadataPath
+		if trust {
+			want = "https://api.example.com" + api.ResourceMetadataPath
+		}
+		if ch := resp.Header.Get("WWW-Authenticate"); !strings.Contains(ch, `resource_metadata="`+want+`"`) {
+			t.Errorf("TRUST_PROXY=%v: challenge %q, want resource_metadata %s", trust, ch, want)
+		}
+	}
+}
