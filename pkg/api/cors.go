@@ -45,8 +45,9 @@ func corsMiddleware(origins []string, logger *slog.Logger) gin.HandlerFunc {
 	}
 
 	cfg := cors.Config{
-		AllowMethods:  []string{http.MethodGet, http.MethodOptions},
-		AllowHeaders:  []string{"Authorization", "Content-Type", HeaderRequestID},
+		AllowMethods: []string{http.MethodGet, http.MethodOptions},
+		// DPoP: a browser client of a DPoP-bound token sends its proof in that header (RFC 9449 §4.1).
+		AllowHeaders:  []string{"Authorization", "Content-Type", HeaderRequestID, "DPoP"},
 		ExposeHeaders: []string{"WWW-Authenticate", "Retry-After", HeaderRequestID},
 		MaxAge:        corsMaxAge,
 	}

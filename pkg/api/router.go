@@ -1,5 +1,5 @@
-// Package api is tokencheck's Gin router: the quickstart routes, health and metrics, CORS, request ids, access
-// logging and recovery. Token validation is pkg/auth's: the router takes an *auth.Validator, whose middleware,
+// Package api is tokencheck's Gin router: the quickstart routes, health and metrics, the protected resource
+// metadata (RFC 9728), CORS, request ids, access logging and recovery. Token validation is pkg/auth's: the router takes an *auth.Validator, whose middleware,
 // scope check and log attributes work together on one request state, so no other implementation can be plugged
 // in half-way.
 package api

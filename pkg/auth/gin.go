@@ -63,9 +63,10 @@ func outcomeOf(ctx context.Context) *outcome {
 	return o
 }
 
-// Middleware authenticates requests with go-jwt-middleware v2 adapted to Gin: it extracts the bearer token,
-// validates it, and either continues with the claims in the request context (see ClaimsFrom), or answers per
-// RFC 6750 and aborts. OPTIONS requests pass unauthenticated so CORS preflights work.
+// Middleware authenticates requests with go-jwt-middleware v2 adapted to Gin: it extracts the token (Bearer, or
+// DPoP with its proof unless DPoP is disabled), validates it with ValidateCredential, and either continues with
+// the claims in the request context (see ClaimsFrom), or answers per RFC 6750 / RFC 9449 and aborts. OPTIONS
+// requests pass unauthenticated so CORS preflights work.
 func (v *Validator) Middleware() gin.HandlerFunc {
 	dpopOn := v.dpop != nil
 	mw := jwtmiddleware.New(
