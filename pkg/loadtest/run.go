@@ -152,7 +152,7 @@ const (
 	SettingTimeout          Setting = "timeout"
 	SettingGiveUp           Setting = "give-up bounds"
 	SettingProgressInterval Setting = "progress interval"
-	SettingTokens           Setting = "tokens"
+	SettingTokens           Setting = "token"
 )
 
 // Problem is one invalid setting: its value as given (never a token) and what it must be instead.
