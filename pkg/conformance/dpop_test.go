@@ -147,7 +147,7 @@ func dpopRS(f dpopFlaws) mutation {
 				}
 				return
 			}
-			if len(proofs) != 1 && !(f.firstProof && len(proofs) > 1) {
+			if len(proofs) == 0 || (len(proofs) > 1 && !f.firstProof) {
 				refuseDPoP(w, "invalid_dpop_proof", "exactly one DPoP proof is needed")
 				return
 			}
