@@ -18,6 +18,9 @@ type Claims struct {
 	Confirmation *Confirmation `json:"cnf,omitempty"`
 
 	keyID string
+	// dates hold exp, nbf and iat for the pointers in RegisteredClaims: one allocation with the claims instead of
+	// three of their own, which matters to the garbage collector once thousands of claims sit in the cache.
+	dates [3]jwt.NumericDate
 }
 
 // Confirmation is a token's cnf claim: the key it is bound to.

@@ -24,7 +24,10 @@ func (c *Claims) UnmarshalJSON(data []byte) error {
 	if !d.eat('{') {
 		return errClaimType
 	}
-	var out Claims
+	var (
+		out   Claims
+		dates [3]*jwt.NumericDate // exp, nbf, iat as read; moved into c.dates at the end
+	)
 	for {
 		d.space()
 		if d.eat('}') {
@@ -42,7 +45,7 @@ func (c *Claims) UnmarshalJSON(data []byte) error {
 		d.space()
 		switch string(key) {
 		case "iss":
-			out.Issuer, err = d.optStr()
+			out.Issuer, err = d.optInterned()
 		case "sub":
 			out.Subject, err = d.optStr()
 		case "jti":
@@ -54,11 +57,11 @@ func (c *Claims) UnmarshalJSON(data []byte) error {
 		case "permissions":
 			out.Permissions, err = d.strings()
 		case "exp":
-			out.ExpiresAt, err = d.date()
+			dates[0], err = d.date()
 		case "nbf":
-			out.NotBefore, err = d.date()
+			dates[1], err = d.date()
 		case "iat":
-			out.IssuedAt, err = d.date()
+			dates[2], err = d.date()
 		case "cnf":
 			out.Confirmation, err = d.confirmation()
 		default:
@@ -69,6 +72,12 @@ func (c *Claims) UnmarshalJSON(data []byte) error {
 		}
 	}
 	*c = out
+	for i, p := range []**jwt.NumericDate{&c.ExpiresAt, &c.NotBefore, &c.IssuedAt} {
+		if dates[i] != nil {
+			c.dates[i] = *dates[i]
+			*p = &c.dates[i]
+		}
+	}
 	return nil
 }
 
@@ -160,8 +169,39 @@ func (d *claimsDecoder) optStr() (string, error) {
 	return d.str()
 }
 
+// interned reads a string, returning the configured issuer or audience it equals instead of a new copy: every
+// token repeats them, and a cache of thousands of claims then holds one string, not thousands.
+func (d *claimsDecoder) interned() (string, error) {
+	raw, plain, err := d.scan()
+	if err != nil {
+		return "", err
+	}
+	if plain {
+		if s, ok := (*interns.Load())[string(raw)]; ok { // the conversion in a map index does not allocate
+			return s, nil
+		}
+		return string(raw), nil
+	}
+	var s string
+	err = json.Unmarshal(d.b[d.i-len(raw)-2:d.i], &s)
+	return s, err
+}
+
+// optInterned is interned for a string or null (the empty string).
+func (d *claimsDecoder) optInterned() (string, error) {
+	if d.null() {
+		return "", nil
+	}
+	return d.interned()
+}
+
+// internedStrings is strings with each entry interned.
+func (d *claimsDecoder) internedStrings() ([]string, error) { return d.stringsWith(d.interned) }
+
 // strings reads null or an array of strings.
-func (d *claimsDecoder) strings() ([]string, error) {
+func (d *claimsDecoder) strings() ([]string, error) { return d.stringsWith(d.str) }
+
+func (d *claimsDecoder) stringsWith(str func() (string, error)) ([]string, error) {
 	if d.null() {
 		return nil, nil
 	}
@@ -177,7 +217,7 @@ func (d *claimsDecoder) strings() ([]string, error) {
 		if d.eat(',') {
 			continue
 		}
-		s, err := d.str()
+		s, err := str()
 		if err != nil {
 			return nil, err
 		}
@@ -188,10 +228,10 @@ func (d *claimsDecoder) strings() ([]string, error) {
 // audience reads aud as golang-jwt's ClaimStrings does: a string, an array of strings, or null.
 func (d *claimsDecoder) audience() (jwt.ClaimStrings, error) {
 	if d.i < len(d.b) && d.b[d.i] == '"' {
-		s, err := d.str()
+		s, err := d.interned()
 		return jwt.ClaimStrings{s}, err
 	}
-	list, err := d.strings()
+	list, err := d.internedStrings()
 	if err != nil {
 		return nil, jwt.ErrInvalidType
 	}

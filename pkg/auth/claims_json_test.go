@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -82,7 +83,21 @@ func checkClaimsDecode(t *testing.T, data []byte) {
 	if refErr != nil {
 		t.Fatalf("%s: accepted, reference rejects: %v", data, refErr)
 	}
-	if !reflect.DeepEqual(got, want) {
+	for i, p := range []*jwt.NumericDate{got.ExpiresAt, got.NotBefore, got.IssuedAt} {
+		if p != nil && p != &got.dates[i] {
+			t.Fatalf("%s: date %d is not stored with the claims", data, i)
+		}
+	}
+	// dates is storage only: compare the values through pointers to copies, as the reference has them.
+	norm := got
+	norm.dates = [3]jwt.NumericDate{}
+	for i, p := range []**jwt.NumericDate{&norm.ExpiresAt, &norm.NotBefore, &norm.IssuedAt} {
+		if *p != nil {
+			v := got.dates[i]
+			*p = &v
+		}
+	}
+	if !reflect.DeepEqual(norm, want) {
 		t.Fatalf("%s:\n got %+v\nwant %+v", data, got, want)
 	}
 }
@@ -92,4 +107,21 @@ func FuzzClaimsUnmarshal(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) { checkClaimsDecode(t, data) })
+}
+
+// TestClaimsReuseConfiguredStrings: an iss or aud equal to a configured one is that string, not a copy, so a full
+// cache holds it once.
+func TestClaimsReuseConfiguredStrings(t *testing.T) {
+	iss, aud := "https://intern.example/", "https://intern.example/api"
+	intern(iss, aud)
+	var c Claims
+	if err := c.UnmarshalJSON([]byte(`{"iss":"https://intern.example/","aud":["https://intern.example/api","other"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if unsafe.StringData(c.Issuer) != unsafe.StringData(iss) || unsafe.StringData(c.Audience[0]) != unsafe.StringData(aud) {
+		t.Fatal("configured iss/aud decoded as copies")
+	}
+	if c.Audience[1] != "other" {
+		t.Fatalf("aud %v", c.Audience)
+	}
 }

@@ -64,6 +64,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Validator, error) {
 	if cfg.CacheSize > 0 {
 		v.cache = newTokenCache(cfg.CacheSize, m)
 	}
+	intern(cfg.Issuers...)
+	intern(cfg.Audiences...)
 	if cfg.DPoP.Mode != DPoPDisabled {
 		v.dpop = dpop.NewVerifier(dpop.VerifierOptions{
 			Algs:             cfg.DPoP.Algs,
