@@ -78,9 +78,9 @@ fi
 
 # --- 1. Go benchmarks --------------------------------------------------------------------------------------------
 if [[ ${BENCH_SKIP_GO:-0} != 1 ]]; then
-  echo "== go test -bench . -benchmem ./pkg/auth ./pkg/api (benchtime $BENCHTIME)"
+  echo "== go test -bench . -benchmem ./pkg/auth ./pkg/api ./pkg/dpop (benchtime $BENCHTIME; DPoP vs Bearer: BenchmarkAuthScheme; replay cache memory: BenchmarkReplayCacheMemory)"
   # In the background under timeout, so a signal stops go test and its test binaries (timeout's process group).
-  timeout 900 go test -run '^$' -bench . -benchmem -benchtime "$BENCHTIME" -timeout 10m ./pkg/auth ./pkg/api &
+  timeout 900 go test -run '^$' -bench . -benchmem -benchtime "$BENCHTIME" -timeout 10m ./pkg/auth ./pkg/api ./pkg/dpop &
   GO_PID=$!
   trap 'kill "$GO_PID" 2>/dev/null; exit 130' INT TERM
   wait "$GO_PID"
