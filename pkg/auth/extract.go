@@ -19,22 +19,13 @@ var errMultipleTokens = errors.New("access token sent in more than one place")
 // bearerToken extracts the token of an Authorization header value with scheme Bearer (any case). ok is false for
 // any other scheme or a Bearer with no token; whatever follows the scheme is returned trimmed, so "Bearer a b"
 // yields "a b" and is rejected later as malformed rather than silently treated as missing.
-func bearerToken(header string) (token string, ok bool) {
-	const scheme = "bearer"
-	if len(header) < len(scheme) || !strings.EqualFold(header[:len(scheme)], scheme) {
-		return "", false
-	}
-	rest := header[len(scheme):]
-	if rest == "" || (rest[0] != ' ' && rest[0] != '\t') {
-		return "", false
-	}
-	token = strings.Trim(rest, " \t")
-	return token, token != ""
-}
+func bearerToken(header string) (token string, ok bool) { return schemeToken(header, "bearer") }
 
 // dpopToken is bearerToken for the DPoP scheme (RFC 9449 §7.1), also case-insensitive.
-func dpopToken(header string) (token string, ok bool) {
-	const scheme = "dpop"
+func dpopToken(header string) (token string, ok bool) { return schemeToken(header, "dpop") }
+
+// schemeToken is the credential after scheme (lower case; matched in any case) and at least one space or tab.
+func schemeToken(header, scheme string) (token string, ok bool) {
 	if len(header) < len(scheme) || !strings.EqualFold(header[:len(scheme)], scheme) {
 		return "", false
 	}

@@ -148,27 +148,12 @@ func (c *Cache) LoadStale(k CacheKey) (*Token, error) {
 	bad := func(reason string, err error) (*Token, error) {
 		return nil, &CacheEntryError{File: path, Reason: reason, Err: err}
 	}
-	f, err := openPrivate(path)
+	data, reason, err := readPrivate(path, maxDocument)
 	switch {
+	case reason != "":
+		return bad(reason, err)
 	case errors.Is(err, os.ErrNotExist):
 		return nil, ErrNotCached
-	case err != nil:
-		return bad("cannot open it", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return bad("cannot stat it", err)
-	}
-	if reason := checkPrivateFile(st); reason != "" {
-		return bad(reason, nil)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxDocument+1))
-	if err != nil {
-		return bad("cannot read it", err)
-	}
-	if len(data) > maxDocument {
-		return bad(fmt.Sprintf("larger than %d bytes", maxDocument), nil)
 	}
 	var e cacheEntry
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -297,4 +282,33 @@ func (c *Cache) margin() time.Duration {
 		return c.Margin
 	}
 	return DefaultMargin
+}
+
+// readPrivate reads at most limit bytes of path, which must be a regular file of mode 0600 owned by the user (see
+// openPrivate and checkPrivateFile). A missing file is an error wrapping os.ErrNotExist with no reason; any other
+// problem is a reason to show the user, with the error behind it if any.
+func readPrivate(path string, limit int) (data []byte, reason string, err error) {
+	f, err := openPrivate(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, "", err //nolint:wrapcheck // the caller tests for os.ErrNotExist
+	case err != nil:
+		return nil, "cannot open it", err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, "cannot stat it", err
+	}
+	if reason := checkPrivateFile(st); reason != "" {
+		return nil, reason, nil
+	}
+	data, err = io.ReadAll(io.LimitReader(f, int64(limit)+1))
+	if err != nil {
+		return nil, "cannot read it", err
+	}
+	if len(data) > limit {
+		return nil, fmt.Sprintf("larger than %d bytes", limit), nil
+	}
+	return data, "", nil
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -51,27 +50,12 @@ func LoadDPoPKey(dir string) (*ecdsa.PrivateKey, error) {
 	bad := func(reason string, err error) (*ecdsa.PrivateKey, error) {
 		return nil, &DPoPKeyError{File: path, Reason: reason, Err: err}
 	}
-	f, err := openPrivate(path)
-	if errors.Is(err, os.ErrNotExist) {
+	data, reason, err := readPrivate(path, maxKeyFile)
+	switch {
+	case reason != "":
+		return bad(reason, err)
+	case errors.Is(err, os.ErrNotExist):
 		return createDPoPKey(dir, path)
-	}
-	if err != nil {
-		return bad("cannot open it", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return bad("cannot stat it", err)
-	}
-	if reason := checkPrivateFile(st); reason != "" {
-		return bad(reason, nil)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-	if err != nil {
-		return bad("cannot read it", err)
-	}
-	if len(data) > maxKeyFile {
-		return bad(fmt.Sprintf("larger than %d bytes", maxKeyFile), nil)
 	}
 	block, _ := pem.Decode(data)
 	if block == nil || block.Type != "PRIVATE KEY" {
