@@ -31,8 +31,9 @@ var (
 // dpopCases check a resource server's handling of DPoP (RFC 9449): proofs bound to the request, the token and the
 // key the token is bound to. They run when the API advertises DPoP in its RFC 9728 metadata, or with --dpop.
 func dpopCases() []Case {
-	// proofFor builds the private route's request with the bound token and the proof proof(env, url) makes.
-	proofFor := func(proof func(env *Env, url string) (string, error)) func(context.Context, *Env) (httpcall.Request, error) {
+	// dpopRequest builds a GET of the private route with the headers header(env, url) gives, once the dpop cases
+	// can run at all.
+	dpopRequest := func(header func(env *Env, url string) (http.Header, error)) func(context.Context, *Env) (httpcall.Request, error) {
 		return func(_ context.Context, env *Env) (httpcall.Request, error) {
 			if err := env.dpopReady(); err != nil {
 				return httpcall.Request{}, err
@@ -41,13 +42,23 @@ func dpopCases() []Case {
 			if req.URL == "" {
 				return req, nil
 			}
-			p, err := proof(env, req.URL)
+			h, err := header(env, req.URL)
 			if err != nil {
 				return req, err
 			}
-			req.Header = dpopHeader(env.DPoP.bound, p)
+			req.Header = h
 			return req, nil
 		}
+	}
+	// proofFor is dpopRequest with the bound token and the one proof proof(env, url) makes.
+	proofFor := func(proof func(env *Env, url string) (string, error)) func(context.Context, *Env) (httpcall.Request, error) {
+		return dpopRequest(func(env *Env, url string) (http.Header, error) {
+			p, err := proof(env, url)
+			if err != nil {
+				return nil, err
+			}
+			return dpopHeader(env.DPoP.bound, p), nil
+		})
 	}
 	good := func(env *Env, url string) (string, error) {
 		return env.DPoP.signer.Proof(http.MethodGet, url, env.DPoP.bound)
@@ -62,24 +73,14 @@ func dpopCases() []Case {
 			Name: "no-proof", Severity: High,
 			Why: "a DPoP-bound token works without any proof: whoever steals it can use it, which is what DPoP " +
 				"exists to prevent",
-			Build: func(_ context.Context, env *Env) (httpcall.Request, error) {
-				if err := env.dpopReady(); err != nil {
-					return httpcall.Request{}, err
-				}
-				return request(env, env.Paths.Private, dpopHeader(env.DPoP.bound)), nil
-			},
+			Build:  dpopRequest(func(env *Env, _ string) (http.Header, error) { return dpopHeader(env.DPoP.bound), nil }),
 			Expect: dpopRefused,
 		},
 		{
 			Name: "downgrade-to-bearer", Severity: Critical,
 			Why: "a DPoP-bound token is accepted as a plain Bearer token: a thief skips the proof altogether " +
 				"(RFC 9449 §7.2 requires refusing it)",
-			Build: func(_ context.Context, env *Env) (httpcall.Request, error) {
-				if err := env.dpopReady(); err != nil {
-					return httpcall.Request{}, err
-				}
-				return request(env, env.Paths.Private, bearer(env.DPoP.bound)), nil
-			},
+			Build:  dpopRequest(func(env *Env, _ string) (http.Header, error) { return bearer(env.DPoP.bound), nil }),
 			Expect: dpopDowngraded,
 		},
 		{
@@ -233,61 +234,42 @@ func dpopCases() []Case {
 			Name: "two-proofs", Severity: Medium,
 			Why: "a request with two DPoP headers is accepted: which proof was checked is anyone's guess " +
 				"(RFC 9449 §4.3 check 1)",
-			Build: func(_ context.Context, env *Env) (httpcall.Request, error) {
-				if err := env.dpopReady(); err != nil {
-					return httpcall.Request{}, err
-				}
-				req := request(env, env.Paths.Private, nil)
-				if req.URL == "" {
-					return req, nil
-				}
-				a, err := env.DPoP.signer.Proof(http.MethodGet, req.URL, env.DPoP.bound)
+			Build: dpopRequest(func(env *Env, url string) (http.Header, error) {
+				a, err := env.DPoP.signer.Proof(http.MethodGet, url, env.DPoP.bound)
 				if err != nil {
-					return req, err
+					return nil, err
 				}
-				b, err := env.DPoP.thief.Proof(http.MethodGet, req.URL, env.DPoP.bound)
+				b, err := env.DPoP.thief.Proof(http.MethodGet, url, env.DPoP.bound)
 				if err != nil {
-					return req, err
+					return nil, err
 				}
-				req.Header = dpopHeader(env.DPoP.bound, a, b)
-				return req, nil
-			},
+				return dpopHeader(env.DPoP.bound, a, b), nil
+			}),
 			Expect: Expect{Status: http.StatusUnauthorized, AnyError: true, Scheme: "DPoP", Also: []int{http.StatusBadRequest}},
 		},
 		{
 			Name: "unbound-token-as-dpop", Severity: Medium,
 			Why: "a token bound to no key passes with the DPoP scheme and a proof: the API does not compare the " +
 				"proof's key with the token's cnf.jkt (RFC 9449 §7.1)",
-			Build: func(_ context.Context, env *Env) (httpcall.Request, error) {
-				if err := env.dpopReady(); err != nil {
-					return httpcall.Request{}, err
-				}
-				req := request(env, env.Paths.Private, nil)
-				if req.URL == "" {
-					return req, nil
-				}
-				p, err := env.DPoP.signer.Proof(http.MethodGet, req.URL, env.ScopedToken)
+			Build: dpopRequest(func(env *Env, url string) (http.Header, error) {
+				p, err := env.DPoP.signer.Proof(http.MethodGet, url, env.ScopedToken)
 				if err != nil {
-					return req, err
+					return nil, err
 				}
-				req.Header = dpopHeader(env.ScopedToken, p)
-				return req, nil
-			},
+				return dpopHeader(env.ScopedToken, p), nil
+			}),
 			Expect: dpopRefused,
 		},
 		{
 			Name: "bearer-when-required", Severity: High,
 			Why: "the API says every token must be DPoP-bound (dpop_bound_access_tokens_required) yet accepts an " +
 				"unbound Bearer token",
-			Build: func(_ context.Context, env *Env) (httpcall.Request, error) {
-				if err := env.dpopReady(); err != nil {
-					return httpcall.Request{}, err
-				}
+			Build: dpopRequest(func(env *Env, _ string) (http.Header, error) {
 				if !env.DPoP.required {
-					return httpcall.Request{}, skipf("the API's metadata does not require DPoP-bound tokens")
+					return nil, skipf("the API's metadata does not require DPoP-bound tokens")
 				}
-				return request(env, env.Paths.Private, bearer(env.ScopedToken)), nil
-			},
+				return bearer(env.ScopedToken), nil
+			}),
 			// Such an API sends the DPoP challenge alone (RFC 9449 §7.1): Bearer is not a way in.
 			Expect: Expect{Status: http.StatusUnauthorized, AnyError: true, Scheme: "DPoP"},
 		},
