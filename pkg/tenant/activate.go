@@ -73,7 +73,8 @@ func (t *Tenant) serveActivate(w http.ResponseWriter, r *http.Request) {
 	}
 	page.UserCode = code
 	keys := []string{"user:" + truncate(username, 256), "addr:" + remoteHost(r)}
-	if wait := t.logins.wait(now, keys...); wait > 0 {
+	wait, counted := t.logins.attempt(now, keys...)
+	if wait > 0 {
 		secs := max(1, int(math.Ceil(wait.Seconds())))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		page.Error = fmt.Sprintf("Too many failed sign-in attempts. Wait %d seconds, then try again.", secs)
@@ -82,8 +83,8 @@ func (t *Tenant) serveActivate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, ok := t.checkUser(username, password)
+	counted(ok)
 	if !ok {
-		t.logins.fail(now, keys...)
 		page.Error = "Wrong username or password."
 		t.renderActivate(w, http.StatusForbidden, page)
 		return

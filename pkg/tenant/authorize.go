@@ -84,7 +84,8 @@ func (t *Tenant) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	keys := []string{"user:" + username, "addr:" + remoteHost(r)}
-	if wait := t.logins.wait(now, keys...); wait > 0 {
+	wait, counted := t.logins.attempt(now, keys...)
+	if wait > 0 {
 		secs := max(1, int(math.Ceil(wait.Seconds())))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		t.log.Warn("login throttled", "user", username, "remote", remoteHost(r))
@@ -93,8 +94,8 @@ func (t *Tenant) serveLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, ok := t.checkUser(username, r.PostForm.Get("password"))
+	counted(ok)
 	if !ok {
-		t.logins.fail(now, keys...)
 		t.showLogin(w, r, http.StatusForbidden, req, username, "Wrong username or password.")
 		return
 	}
@@ -109,6 +110,7 @@ func (t *Tenant) serveLogin(w http.ResponseWriter, r *http.Request) {
 	if req.state != "" {
 		out.Set("state", req.state)
 	}
+	noStore(w) // the Location carries the code
 	http.Redirect(w, r, withParams(req.redirectURI, out), http.StatusSeeOther)
 }
 

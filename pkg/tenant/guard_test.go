@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -418,5 +419,36 @@ func TestKeyFileErrorsSayPEM(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAttemptCountsBeforeTheCheck: concurrent password checks are counted as they start, so at most the limit of
+// them pass however they interleave; a success takes its count back.
+func TestAttemptCountsBeforeTheCheck(t *testing.T) {
+	t.Parallel()
+	l := newAttemptLimiter(5, time.Minute, 100)
+	now := time.Now()
+	var mu sync.Mutex
+	var passed []func(bool)
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Go(func() {
+			if wait, done := l.attempt(now, "user:a", "addr:1"); wait == 0 {
+				mu.Lock()
+				passed = append(passed, done)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(passed) != 5 {
+		t.Fatalf("%d concurrent guesses were let through, want 5", len(passed))
+	}
+	passed[0](true) // that one was the right password: its attempt is not a failure
+	if wait, _ := l.attempt(now, "user:a", "addr:1"); wait != 0 {
+		t.Fatalf("after a success one more attempt must be allowed, wait %s", wait)
+	}
+	if wait, _ := l.attempt(now, "user:a"); wait == 0 {
+		t.Fatal("the limit is reached again, yet an attempt was let through")
 	}
 }

@@ -479,15 +479,25 @@ func TestLogout(t *testing.T) {
 		{"v2: client without logout URLs", PathV2Logout, url.Values{"client_id": {"native"}, "returnTo": {"http://localhost:3000/"}}, "", http.StatusBadRequest},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			resp, page := f.browser().send(http.MethodGet, f.srv.URL+tc.path+"?"+tc.query.Encode(), "")
-			if resp.StatusCode != tc.status || resp.Header.Get("Location") != tc.redirect {
-				t.Fatalf("%d Location %q, want %d %q\n%s", resp.StatusCode, resp.Header.Get("Location"), tc.status, tc.redirect, page)
-			}
-			if tc.redirect == "" {
-				checkPageHeaders(t, resp)
-			}
-		})
+		methods := []string{http.MethodGet}
+		if tc.path == PathOIDCLogout {
+			methods = append(methods, http.MethodPost) // RP-Initiated Logout §2: GET and POST (form-encoded)
+		}
+		for _, method := range methods {
+			t.Run(tc.name+" "+method, func(t *testing.T) {
+				target, body := f.srv.URL+tc.path+"?"+tc.query.Encode(), ""
+				if method == http.MethodPost {
+					target, body = f.srv.URL+tc.path, tc.query.Encode()
+				}
+				resp, page := f.browser().send(method, target, body)
+				if resp.StatusCode != tc.status || resp.Header.Get("Location") != tc.redirect {
+					t.Fatalf("%d Location %q, want %d %q\n%s", resp.StatusCode, resp.Header.Get("Location"), tc.status, tc.redirect, page)
+				}
+				if tc.redirect == "" {
+					checkPageHeaders(t, resp)
+				}
+			})
+		}
 	}
 	// The id_token_hint logout above ended that login: its refresh token no longer works.
 	resp, body := f.refresh("spa", tokens["refresh_token"].(string))

@@ -13,12 +13,23 @@ const (
 	PathV2Logout   = "/v2/logout"
 )
 
+// maxLogoutBody bounds a form-posted logout request: an ID token hint and a few URLs.
+const maxLogoutBody = 16 << 10
+
 // serveOIDCLogout is RP-Initiated Logout 1.0 §2-3: post_logout_redirect_uri must be one of the logout URLs of the
 // client named by client_id or by the id_token_hint's aud; state goes back with it. An id_token_hint ends the
 // login it came from (its sid), so the refresh tokens of that login stop working. There is no login session
 // cookie to clear: the tenant keeps none.
 func (t *Tenant) serveOIDCLogout(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	if r.Method == http.MethodPost { // RP-Initiated Logout 1.0 §2: a form post carries the same parameters
+		r.Body = http.MaxBytesReader(w, r.Body, maxLogoutBody)
+		if err := r.ParseForm(); err != nil {
+			t.logoutPage(w, http.StatusBadRequest, "The logout request could not be read.")
+			return
+		}
+		q = r.PostForm
+	}
 	clientID, target, hint := q.Get("client_id"), q.Get("post_logout_redirect_uri"), q.Get("id_token_hint")
 	if hint != "" {
 		claims, err := t.parseIDTokenHint(hint)

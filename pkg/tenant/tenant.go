@@ -183,6 +183,7 @@ func (t *Tenant) routes() http.Handler {
 	mux.HandleFunc("POST "+PathUserinfo, t.withCORS(t.serveUserinfo))
 	mux.HandleFunc("OPTIONS "+PathUserinfo, t.preflight("GET, POST"))
 	mux.HandleFunc("GET "+PathOIDCLogout, t.serveOIDCLogout)
+	mux.HandleFunc("POST "+PathOIDCLogout, t.serveOIDCLogout)
 	mux.HandleFunc("GET "+PathV2Logout, t.serveV2Logout)
 	mux.HandleFunc("POST "+PathDeviceCode, t.serveDeviceCode)
 	mux.HandleFunc("GET "+PathActivate, t.serveActivatePage)

@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -32,6 +33,10 @@ func newAttemptLimiter(limit int, window time.Duration, maxKeys int) *attemptLim
 func (l *attemptLimiter) wait(now time.Time, keys ...string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.waitLocked(now, keys...)
+}
+
+func (l *attemptLimiter) waitLocked(now time.Time, keys ...string) time.Duration {
 	var longest time.Duration
 	for _, k := range keys {
 		f := l.prune(now, k)
@@ -49,10 +54,44 @@ func (l *attemptLimiter) wait(now time.Time, keys ...string) time.Duration {
 	return longest
 }
 
+// attempt is wait and fail in one step, for a password check: when keys may try now, it counts the attempt as a
+// failure at once and returns done, which takes that failure back if the check then succeeds. Concurrent guesses
+// therefore cannot all pass the check before any of them is counted. wait > 0 means throttled (done is nil).
+func (l *attemptLimiter) attempt(now time.Time, keys ...string) (wait time.Duration, done func(ok bool)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if wait := l.waitLocked(now, keys...); wait > 0 {
+		return wait, nil
+	}
+	l.failLocked(now, keys...)
+	return 0, func(ok bool) {
+		if !ok {
+			return
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		for _, k := range keys {
+			f := l.failures[k]
+			if i := slices.Index(f, now); i >= 0 {
+				f = slices.Delete(f, i, i+1)
+			}
+			if len(f) == 0 {
+				delete(l.failures, k)
+				continue
+			}
+			l.failures[k] = f
+		}
+	}
+}
+
 // fail records one failure for each of keys.
 func (l *attemptLimiter) fail(now time.Time, keys ...string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.failLocked(now, keys...)
+}
+
+func (l *attemptLimiter) failLocked(now time.Time, keys ...string) {
 	for _, k := range keys {
 		f := l.prune(now, k)
 		if f == nil && len(l.failures) >= l.maxKeys {
