@@ -3,6 +3,8 @@ package auth
 import (
 	"net/http"
 	"strings"
+
+	"github.com/tokencheck/tokencheck/internal/forwarded"
 )
 
 // maxHostLength bounds a Host taken from a request (a DNS name is at most 253 bytes, plus a port).
@@ -15,18 +17,8 @@ func (v *Validator) BaseURL(r *http.Request) string {
 	if v.cfg.PublicURL != "" {
 		return v.cfg.PublicURL
 	}
-	scheme, host := "http", r.Host
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if v.cfg.TrustProxy {
-		if p := strings.ToLower(firstValue(r.Header.Get("X-Forwarded-Proto"))); p == "http" || p == "https" {
-			scheme = p
-		}
-		if h := firstValue(r.Header.Get("X-Forwarded-Host")); h != "" {
-			host = h
-		}
-	}
+	scheme := forwarded.Scheme(r, v.cfg.TrustProxy)
+	host := forwarded.Host(r, v.cfg.TrustProxy, func(h string) bool { return h != "" })
 	if !plainHost(host) {
 		return ""
 	}
@@ -40,15 +32,6 @@ func (v *Validator) RequestURL(r *http.Request) string {
 		return ""
 	}
 	return base + r.URL.EscapedPath()
-}
-
-// firstValue is the first element of a comma-separated header: what the client-facing proxy saw (or what the
-// client claims, which is why these headers are read only with TrustProxy).
-func firstValue(s string) string {
-	if i := strings.IndexByte(s, ','); i >= 0 {
-		s = s[:i]
-	}
-	return strings.TrimSpace(s)
 }
 
 // plainHost allows a host[:port] of letters, digits and . - _ : [ ] only (IPv6 literals included).

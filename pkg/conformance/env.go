@@ -142,7 +142,7 @@ func Prepare(ctx context.Context, cfg Config) (*Env, error) {
 		return nil, err
 	}
 	// A broken document is judged by the rfc9728 cases; here it only means DPoP is not advertised.
-	env.Metadata, _, _ = fetchResourceMetadata(ctx, env.HTTP, env.API)
+	env.Metadata, _ = fetchResourceMetadata(ctx, env.HTTP, env.API)
 	if err := env.prepareDPoP(ctx, cfg.DPoP); err != nil {
 		return nil, err
 	}

@@ -43,16 +43,15 @@ type dpopEnv struct {
 }
 
 // fetchResourceMetadata reads the API's RFC 9728 document; (nil, nil) when it publishes none (any non-200).
-func fetchResourceMetadata(ctx context.Context, hc *http.Client, api string) (*ResourceMetadata, *httpcall.Response, error) {
+func fetchResourceMetadata(ctx context.Context, hc *http.Client, api string) (*ResourceMetadata, error) {
 	resp, err := httpcall.Do(ctx, hc, httpcall.Request{Method: http.MethodGet, URL: strings.TrimSuffix(api, "/") + PathResourceMetadata})
 	if err != nil {
-		return nil, nil, err //nolint:wrapcheck // httpcall's errors name the URL
+		return nil, err //nolint:wrapcheck // httpcall's errors name the URL
 	}
 	if resp.Status != http.StatusOK {
-		return nil, resp, nil
+		return nil, nil
 	}
-	md, err := decodeResourceMetadata(resp)
-	return md, resp, err
+	return decodeResourceMetadata(resp)
 }
 
 // decodeResourceMetadata reads a metadata answer: a JSON object (RFC 9728 §3.2).

@@ -94,7 +94,7 @@ func (e *Env) footing(ctx context.Context, path string, scoped bool) error {
 
 // apiReason is the API's own reason: error_description from the Bearer challenge, else from a JSON body.
 func apiReason(resp *httpcall.Response) string {
-	if d := bearerParam(resp.Header.Get("WWW-Authenticate"), "error_description"); d != "" {
+	if d := challengeParam(resp.Header.Get("WWW-Authenticate"), "", "error_description"); d != "" {
 		return d
 	}
 	var body struct {

@@ -95,10 +95,8 @@ func orNull(s string) *string {
 	return &s
 }
 
-// bearerParam is a parameter of the Bearer challenge in a WWW-Authenticate value, "" if absent or unparsable.
-func bearerParam(raw, name string) string { return challengeParam(raw, "", name) }
-
-// challengeParam is a parameter of the scheme's challenge ("" for Bearer) in a WWW-Authenticate value.
+// challengeParam is a parameter of the scheme's challenge ("" for Bearer) in a WWW-Authenticate value, "" if
+// absent or unparsable.
 func challengeParam(raw, scheme, name string) string {
 	if scheme == "" {
 		scheme = "Bearer"

@@ -452,3 +452,17 @@ func TestAttemptCountsBeforeTheCheck(t *testing.T) {
 		t.Fatal("the limit is reached again, yet an attempt was let through")
 	}
 }
+
+// wait and fail are the limiter's two halves taken one at a time, for tests of its bookkeeping; handlers use
+// attempt, which takes both under one lock.
+func (l *attemptLimiter) wait(now time.Time, keys ...string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.waitLocked(now, keys...)
+}
+
+func (l *attemptLimiter) fail(now time.Time, keys ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.failLocked(now, keys...)
+}

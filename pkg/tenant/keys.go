@@ -24,21 +24,19 @@ const keyBits = 2048
 // tokens signed before a rotation keep validating until the next one. A staged next key comes on top of these.
 const maxPublished = 2
 
-// signingKey is one RSA key, its kid (the RFC 7638 thumbprint of its public part) and the self-signed certificate
-// the JWKS publishes as x5c.
+// signingKey is one RSA key, its kid (the RFC 7638 thumbprint of its public part) and its JWKS entry, with the
+// self-signed certificate the JWKS publishes as x5c.
 type signingKey struct {
 	kid  string
 	priv *rsa.PrivateKey
-	cert []byte            // DER, made once when the key is created or loaded
-	pub  jwkset.JWKMarshal // the JWKS entry, encoded once with the certificate
+	pub  jwkset.JWKMarshal // the JWKS entry with the certificate (x5c, x5t), made once when created or loaded
 }
 
 // ecKey is the tenant's P-256 key (--ec-key): it signs ES256 tokens minted on request, never /oauth/token's.
 type ecKey struct {
 	kid  string
 	priv *ecdsa.PrivateKey
-	cert []byte            // DER, made once when the key is created or loaded
-	pub  jwkset.JWKMarshal // the JWKS entry, encoded once with the certificate
+	pub  jwkset.JWKMarshal // the JWKS entry with the certificate (x5c, x5t), made once when created or loaded
 }
 
 // keySet is everything the key file holds; the store swaps whole sets so readers never see half a rotation.
@@ -136,7 +134,7 @@ func rsaSigningKey(priv *rsa.PrivateKey) (signingKey, error) {
 	if err != nil {
 		return signingKey{}, err
 	}
-	return signingKey{kid: kid, priv: priv, cert: cert, pub: pub}, nil
+	return signingKey{kid: kid, priv: priv, pub: pub}, nil
 }
 
 func newECKey() (ecKey, error) {
@@ -161,7 +159,7 @@ func p256Key(priv *ecdsa.PrivateKey) (ecKey, error) {
 	if err != nil {
 		return ecKey{}, err
 	}
-	return ecKey{kid: kid, priv: priv, cert: cert, pub: pub}, nil
+	return ecKey{kid: kid, priv: priv, pub: pub}, nil
 }
 
 // snapshot is the current key set; its slices are never modified in place.

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokencheck/tokencheck/internal/forwarded"
 	"github.com/tokencheck/tokencheck/pkg/dpop"
 )
 
@@ -230,29 +231,13 @@ func (t *Tenant) logRequests(next http.Handler) http.Handler {
 // https on a TLS connection. Only with TrustProxy do X-Forwarded-Proto and X-Forwarded-Host replace them (the
 // first value of each: the one the client-facing proxy set); a malformed value is ignored.
 func (t *Tenant) baseURL(r *http.Request) string {
-	scheme, host := "http", r.Host
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if t.trustProxy {
-		if p := strings.ToLower(firstValue(r.Header.Get("X-Forwarded-Proto"))); p == "http" || p == "https" {
-			scheme = p
-		}
-		if h := firstValue(r.Header.Get("X-Forwarded-Host")); validHost(h) {
-			host = h
-		}
-	}
+	scheme := forwarded.Scheme(r, t.trustProxy)
+	host := forwarded.Host(r, t.trustProxy, validHost)
 	if !validHost(host) {
 		u, _ := url.Parse(t.issuer) // validated in New
 		return u.Scheme + "://" + u.Host + "/"
 	}
 	return scheme + "://" + host + "/"
-}
-
-// firstValue is the first element of a comma-separated header value, trimmed.
-func firstValue(v string) string {
-	first, _, _ := strings.Cut(v, ",")
-	return strings.TrimSpace(first)
 }
 
 // validHost reports whether host can stand as the authority of a URL without changing its meaning.

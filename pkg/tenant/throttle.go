@@ -29,13 +29,7 @@ func newAttemptLimiter(limit int, window time.Duration, maxKeys int) *attemptLim
 	return &attemptLimiter{limit: limit, window: window, maxKeys: maxKeys, failures: map[string][]time.Time{}}
 }
 
-// wait is how long until any of keys may try again; 0 means now.
-func (l *attemptLimiter) wait(now time.Time, keys ...string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.waitLocked(now, keys...)
-}
-
+// waitLocked is how long until any of keys may try again; 0 means now. Caller holds mu.
 func (l *attemptLimiter) waitLocked(now time.Time, keys ...string) time.Duration {
 	var longest time.Duration
 	for _, k := range keys {
@@ -84,13 +78,7 @@ func (l *attemptLimiter) attempt(now time.Time, keys ...string) (wait time.Durat
 	}
 }
 
-// fail records one failure for each of keys.
-func (l *attemptLimiter) fail(now time.Time, keys ...string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.failLocked(now, keys...)
-}
-
+// failLocked records one failure for each of keys. Caller holds mu.
 func (l *attemptLimiter) failLocked(now time.Time, keys ...string) {
 	for _, k := range keys {
 		f := l.prune(now, k)
