@@ -21,6 +21,8 @@ type Claims struct {
 	// dates hold exp, nbf and iat for the pointers in RegisteredClaims: one allocation with the claims instead of
 	// three of their own, which matters to the garbage collector once thousands of claims sit in the cache.
 	dates [3]jwt.NumericDate
+	// interns is read by UnmarshalJSON only (the validator's configured strings); decoded claims never keep it.
+	interns interns
 }
 
 // Confirmation is a token's cnf claim: the key it is bound to.

@@ -19,7 +19,7 @@ var errClaimType = errors.New("claim has the wrong JSON type")
 // are case-sensitive, unlike encoding/json's field matching); unknown claims are skipped; a repeated claim keeps
 // its last value; null is the zero value; NumericDates must be JSON numbers (RFC 7519), never numeric strings.
 func (c *Claims) UnmarshalJSON(data []byte) error {
-	d := claimsDecoder{b: data}
+	d := claimsDecoder{b: data, interns: c.interns}
 	d.space()
 	if !d.eat('{') {
 		return errClaimType
@@ -83,8 +83,9 @@ func (c *Claims) UnmarshalJSON(data []byte) error {
 
 // claimsDecoder scans JSON that encoding/json has already validated.
 type claimsDecoder struct {
-	b []byte
-	i int
+	b       []byte
+	i       int
+	interns interns // may be nil: then nothing is interned
 }
 
 func (d *claimsDecoder) space() {
@@ -177,7 +178,7 @@ func (d *claimsDecoder) interned() (string, error) {
 		return "", err
 	}
 	if plain {
-		if s, ok := (*interns.Load())[string(raw)]; ok { // the conversion in a map index does not allocate
+		if s, ok := d.interns[string(raw)]; ok { // the conversion in a map index does not allocate
 			return s, nil
 		}
 		return string(raw), nil

@@ -1,12 +1,14 @@
 package auth
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
 	"testing"
 	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/tokencheck/tokencheck/internal/testissuer"
 )
 
 // referenceClaims decodes with encoding/json and golang-jwt's own types, matching claim names exactly (through a
@@ -113,8 +115,7 @@ func FuzzClaimsUnmarshal(f *testing.F) {
 // cache holds it once.
 func TestClaimsReuseConfiguredStrings(t *testing.T) {
 	iss, aud := "https://intern.example/", "https://intern.example/api"
-	intern(iss, aud)
-	var c Claims
+	c := Claims{interns: newInterns([]string{iss}, []string{aud})}
 	if err := c.UnmarshalJSON([]byte(`{"iss":"https://intern.example/","aud":["https://intern.example/api","other"]}`)); err != nil {
 		t.Fatal(err)
 	}
@@ -123,5 +124,28 @@ func TestClaimsReuseConfiguredStrings(t *testing.T) {
 	}
 	if c.Audience[1] != "other" {
 		t.Fatalf("aud %v", c.Audience)
+	}
+}
+
+// TestValidatedClaimsShareConfiguredStrings: through Validate, a token's iss and aud are the validator's own
+// configured strings, and two validators keep separate sets.
+func TestValidatedClaimsShareConfiguredStrings(t *testing.T) {
+	iss := testissuer.New(t)
+	v := newValidator(t, iss, nil)
+	other := newValidator(t, iss, func(c *Config) { c.Audiences = []string{"https://other.example/api"} })
+	waitReady(t, v)
+	claims, err := v.Validate(context.Background(), iss.Token(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unsafe.StringData(claims.Issuer) != unsafe.StringData(v.cfg.Issuers[0]) ||
+		unsafe.StringData(claims.Audience[0]) != unsafe.StringData(v.cfg.Audiences[0]) {
+		t.Error("validated iss/aud are copies, not the configured strings")
+	}
+	if _, ok := other.interns[testissuer.Audience]; ok {
+		t.Error("a validator's intern set holds another validator's audience")
+	}
+	if claims.interns != nil {
+		t.Error("decoded claims keep the validator's intern set")
 	}
 }

@@ -28,6 +28,7 @@ type Validator struct {
 	hc       *http.Client
 	issuers  []*issuerKeys
 	byIssuer map[string]*issuerKeys
+	interns  interns // the configured issuers and audiences, which decoded claims share instead of copying
 	cache    *tokenCache
 	metrics  *metrics
 	dpop     *dpop.Verifier // nil when DPoP is disabled
@@ -60,12 +61,11 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Validator, error) {
 		hc:       httpClient(cfg.HTTPClient, cfg.AllowInsecure, o.httpTimeout, o.maxBodyBytes),
 		metrics:  m,
 		byIssuer: make(map[string]*issuerKeys, len(cfg.Issuers)),
+		interns:  newInterns(cfg.Issuers, cfg.Audiences),
 	}
 	if cfg.CacheSize > 0 {
 		v.cache = newTokenCache(cfg.CacheSize, m)
 	}
-	intern(cfg.Issuers...)
-	intern(cfg.Audiences...)
 	if cfg.DPoP.Mode != DPoPDisabled {
 		v.dpop = dpop.NewVerifier(dpop.VerifierOptions{
 			Algs:             cfg.DPoP.Algs,
@@ -163,7 +163,7 @@ func (v *Validator) verify(ctx context.Context, ik *issuerKeys, token string) (*
 	if len(token) > maxTokenBytes {
 		return nil, nil, &ValidationError{Reason: ReasonMalformed, Err: errTooLarge}
 	}
-	claims := &Claims{}
+	claims := &Claims{interns: v.interns}
 	var kid string
 	var key *rsa.PublicKey
 	tok, err := ik.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
