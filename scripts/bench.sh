@@ -8,6 +8,8 @@
 #
 #   bare             the baseline's /api/public
 #   public           the server's /api/public
+#   public-authz     /api/public carrying that same Authorization header, which the route ignores: what net/http
+#                    alone pays to read and validate the header (not a target; it bounds reused/public from above)
 #   private-reused   /api/private with one token (wrk -H), served from the verified-token cache
 #   private-unique   /api/private, each of the round's 10 000 tokens sent exactly once (scripts/wrk/tokens.lua):
 #                    every request is a cache miss and a full RS256 verification. The run ends when the 10 000th
@@ -25,7 +27,10 @@
 # It prints every run's requests/s, latency, and the server's CPU time per request (utime+stime from
 # /proc/PID/stat over the run, divided by the requests), the ratios of each round (runs seconds apart, so under
 # about the same machine load) and their medians against the targets, with pass/fail: public >= 0.75x bare,
-# private-reused >= 0.90x public, private-unique >= 0.40x public, RSS < 64 MiB.
+# private-reused >= 0.90x public, private-unique >= 0.40x public, RSS < 64 MiB. Below them it prints two floors,
+# costs outside the server's code that bound the ratios whatever the server does: public/public-authz (the most
+# reused/public can be) and public / (public-authz + one RS256 verification, timed by BenchmarkRSAVerify on the
+# servers' CPU), the most unique/public can be.
 #
 # Servers are pinned to CPU 0 and wrk to CPU 1 (taskset) when there are 2 or more cores; the tenant is not pinned
 # (it only mints before the measured runs). Loopback only, bounded in time (timeouts on every step), and it stops
@@ -103,6 +108,8 @@ trap 'exit 130' INT TERM
 
 echo "== building the baseline (internal/benchbase)"
 CGO_ENABLED=0 go build -trimpath -o "$WORK/benchbase" ./internal/benchbase
+# The RS256 floor is timed by pkg/auth's BenchmarkRSAVerify, built once and run on the servers' CPU in each round.
+go test -c -o "$WORK/auth.test" ./pkg/auth
 
 # free_port prints a loopback TCP port nothing listens on (a connect attempt is refused).
 free_port() {
@@ -258,10 +265,18 @@ DUR_S=${DURATION%s}
 for ((r = 1; r <= ROUNDS; r++)); do
   run "bare.$r" "$BASE_PID" 0 -d "$DURATION" --latency -s scripts/wrk/report.lua "$BASE/api/public"
   run "public.$r" "$SERVER_PID" "$DUR_S" -d "$DURATION" --latency -s scripts/wrk/report.lua "$API/api/public"
+  run "public-authz.$r" "$SERVER_PID" "$DUR_S" -d "$DURATION" --latency -s scripts/wrk/report.lua \
+    -H "Authorization: Bearer $TOKEN" "$API/api/public"
   run "private-reused.$r" "$SERVER_PID" "$DUR_S" -d "$DURATION" --latency -s scripts/wrk/report.lua \
     -H "Authorization: Bearer $TOKEN" "$API/api/private"
   run "private-unique.$r" "$SERVER_PID" 2 -d 120s --latency -s scripts/wrk/tokens.lua "$API" -- \
     "$WORK/tokens.$r" /api/private "$UNIQUE" "$WORK/private-unique.$r.done"
+  echo "== rsa-verify.$r (BenchmarkRSAVerify)"
+  (cd "$WORK" && timeout 120 "${SERVER_CPU[@]}" "$WORK/auth.test" -test.run '^$' -test.bench '^BenchmarkRSAVerify$' \
+    -test.benchtime 1s) >"$WORK/rsa.$r.out" 2>&1 || { cat "$WORK/rsa.$r.out" >&2; die "BenchmarkRSAVerify failed"; }
+  awk '/^BenchmarkRSAVerify/ { for (i = 1; i < NF; i++) if ($(i + 1) == "ns/op") printf "%.1f\n", $i / 1000 }' \
+    "$WORK/rsa.$r.out" >"$WORK/rsa.$r"
+  [[ -s $WORK/rsa.$r ]] || { cat "$WORK/rsa.$r.out" >&2; die "no ns/op in BenchmarkRSAVerify's output"; }
 done
 ROUNDS_RSS_KB=$(awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status")
 MEM_PORT=$(free_port)
@@ -285,7 +300,7 @@ echo
 printf '%-18s %9s %8s %11s %8s %8s %8s %10s\n' run requests seconds "requests/s" "p50 ms" "p99 ms" failed "CPU us/req"
 total=0
 names=()
-for ((r = 1; r <= ROUNDS; r++)); do names+=("bare.$r" "public.$r" "private-reused.$r" "private-unique.$r"); done
+for ((r = 1; r <= ROUNDS; r++)); do names+=("bare.$r" "public.$r" "public-authz.$r" "private-reused.$r" "private-unique.$r"); done
 names+=(memory)
 for name in "${names[@]}"; do
   f=$WORK/$name.out
@@ -318,6 +333,19 @@ printf '%-40s %9s  %-8s %s\n' "public / bare Gin" "${r1}x" ">= 0.75" "$(verdict 
 printf '%-40s %9s  %-8s %s\n' "private reused token / public" "${r2}x" ">= 0.90" "$(verdict "$r2" 0.90 '>=')"
 printf '%-40s %9s  %-8s %s\n' "private every token new / public" "${r3}x" ">= 0.40" "$(verdict "$r3" 0.40 '>=')"
 printf '%-40s %9s  %-8s %s\n' "VmRSS, $(field "$WORK/memory.out" requests) requests, $UNIQUE tokens" "$rss MiB" "< 64" "$(verdict "$rss" 64 '<')"
+
+# Floors: what net/http (reading the Authorization header) and crypto/rsa (one verification) cost whatever the
+# server does, by server CPU per request; the ratios above cannot go past them.
+echo
+printf '%-6s %22s %28s   %s\n' round "public/public-authz" "public/(public-authz+RSA)" "(CPU us/req: public, public-authz, RS256 verify)"
+for ((r = 1; r <= ROUNDS; r++)); do
+  p=$(cpu_us "public.$r") h=$(cpu_us "public-authz.$r") v=$(cat "$WORK/rsa.$r")
+  f1=$(ratio "$p" "$h") f2=$(ratio "$p" "$(awk -v a="$h" -v b="$v" 'BEGIN { print a + b }')")
+  echo "$f1" >>"$WORK/f1"; echo "$f2" >>"$WORK/f2"
+  printf '%-6s %21sx %27sx   (%s, %s, %s)\n' "$r" "$f1" "$f2" "$p" "$h" "$v"
+done
+printf '%-40s %9s   %s\n' "floor of reused/public (median)" "$(median <"$WORK/f1")x" "net/http reading a ${#TOKEN}-byte token's header"
+printf '%-40s %9s   %s\n' "floor of unique/public (median)" "$(median <"$WORK/f2")x" "the header plus one RSA-2048 verification (crypto/rsa)"
 if [[ -n $PROFILE_DIR ]]; then
   echo
   echo "CPU profiles in $PROFILE_DIR: go tool pprof -top bin/server $PROFILE_DIR/public.1.pprof"
