@@ -1,23 +1,20 @@
 package api
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tokencheck/tokencheck/internal/testhttp"
 	"github.com/tokencheck/tokencheck/internal/testissuer"
 	"github.com/tokencheck/tokencheck/pkg/auth"
 )
@@ -31,7 +28,7 @@ type fixture struct {
 	router *gin.Engine
 	srv    *httptest.Server
 	reg    *prometheus.Registry
-	logs   *syncBuffer
+	logs   *testhttp.SyncBuffer
 }
 
 type fixtureConfig struct {
@@ -42,27 +39,9 @@ type fixtureConfig struct {
 	logger     *slog.Logger
 }
 
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func newFixture(tb testing.TB, fc fixtureConfig) *fixture {
 	tb.Helper()
-	f := &fixture{iss: testissuer.New(tb), reg: prometheus.NewRegistry(), logs: &syncBuffer{}}
+	f := &fixture{iss: testissuer.New(tb), reg: prometheus.NewRegistry(), logs: &testhttp.SyncBuffer{}}
 	if fc.issuerDown {
 		f.iss.SetDown(true)
 	}
@@ -183,20 +162,5 @@ func newJSONLogger(w io.Writer) *slog.Logger { return slog.New(slog.NewJSONHandl
 // to send, and returns the status code.
 func rawGet(tb testing.TB, srv *httptest.Server, path, headerLine string) int {
 	tb.Helper()
-	conn, err := net.DialTimeout("tcp", srv.Listener.Addr().String(), 5*time.Second)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: x\r\n"+headerLine+"\r\nConnection: close\r\n\r\n"); err != nil {
-		tb.Fatal(err)
-	}
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		tb.Fatalf("read response: %v", err)
-	}
-	defer res.Body.Close()
-	_, _ = io.Copy(io.Discard, res.Body)
-	return res.StatusCode
+	return testhttp.RawGet(tb, srv.Listener.Addr().String(), path, headerLine)
 }

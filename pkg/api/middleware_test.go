@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/tokencheck/tokencheck/internal/testhttp"
 )
 
 func TestCORS(t *testing.T) {
@@ -195,7 +197,7 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestRecovery(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testhttp.SyncBuffer{}
 	r := NewRouter(Options{Logger: newJSONLogger(logs)})
 	r.GET("/boom", func(*gin.Context) { panic("secret detail") })
 	srv := newServer(t, r)

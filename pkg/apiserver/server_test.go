@@ -2,7 +2,6 @@ package apiserver
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tokencheck/tokencheck/internal/testhttp"
 	"github.com/tokencheck/tokencheck/internal/testissuer"
 	"github.com/tokencheck/tokencheck/pkg/auth"
 	"github.com/tokencheck/tokencheck/pkg/serverconfig"
@@ -24,24 +24,12 @@ import (
 
 func init() { gin.SetMode(gin.TestMode) }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 // running is a Run in a goroutine on 127.0.0.1:0.
 type running struct {
 	url    string
 	cancel context.CancelFunc
 	done   chan error
-	logs   *syncBuffer
+	logs   *testhttp.SyncBuffer
 }
 
 func config(iss *testissuer.Issuer) *serverconfig.Config {
@@ -64,7 +52,7 @@ func start(t *testing.T, cfg *serverconfig.Config, opts ...Option) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &running{url: "http://" + ln.Addr().String(), done: make(chan error, 1), logs: &syncBuffer{}}
+	r := &running{url: "http://" + ln.Addr().String(), done: make(chan error, 1), logs: &testhttp.SyncBuffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	opts = append([]Option{
@@ -179,32 +167,12 @@ func TestHeaderLimits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := rawGet(t, r.url, "/api/public", tt.header)
+			got := testhttp.RawGet(t, strings.TrimPrefix(r.url, "http://"), "/api/public", tt.header)
 			if got != tt.status {
 				t.Errorf("status %d, want %d", got, tt.status)
 			}
 		})
 	}
-}
-
-func rawGet(t *testing.T, baseURL, path, headerLine string) int {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(baseURL, "http://"), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: x\r\n"+headerLine+"\r\nConnection: close\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("read response: %v", err)
-	}
-	defer res.Body.Close()
-	_, _ = io.Copy(io.Discard, res.Body)
-	return res.StatusCode
 }
 
 // TestGracefulShutdownUnderLoad: requests in flight when shutdown starts all get their full answer; afterwards
