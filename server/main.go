@@ -109,6 +109,10 @@ func healthcheck(ctx context.Context, args []string, stderr io.Writer, getenv fu
 		return exitUsage
 	}
 	if err := apiserver.Healthcheck(ctx, *url, *timeout); err != nil {
+		if bu, ok := errors.AsType[*apiserver.BadURLError](err); ok {
+			fmt.Fprintf(stderr, "server healthcheck: bad --url %q: %v\n", bu.URL, bu.Err)
+			return exitUsage
+		}
 		fmt.Fprintf(stderr, "server: %v\n", err)
 		return exitFailed
 	}

@@ -36,6 +36,7 @@ func TestRunExitCodes(t *testing.T) {
 		{"healthcheck help", []string{"healthcheck", "-h"}, nil, 0, []string{"-url"}},
 		{"healthcheck bad flag", []string{"healthcheck", "--nope"}, nil, 2, nil},
 		{"healthcheck stray arg", []string{"healthcheck", "x"}, nil, 2, []string{"unexpected argument"}},
+		{"healthcheck bad url", []string{"healthcheck", "--url", "http://[::1"}, nil, 2, []string{"bad --url", "http://[::1"}},
 		{"healthcheck nothing listening", []string{"healthcheck", "--url", "http://127.0.0.1:1/readyz", "--timeout", "1s"}, nil, 1, []string{"server: healthcheck"}},
 	}
 	for _, tt := range tests {

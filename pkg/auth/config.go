@@ -198,12 +198,12 @@ func (e *ConfigError) Error() string {
 	if e.Value != "" {
 		msg += " " + strconv.Quote(e.Value)
 	}
+	// Field names only: the server's configuration (pkg/serverconfig) words its variables itself.
 	switch {
 	case errors.Is(e.Err, ErrInsecureURL):
-		// Kept in the ALLOW_INSECURE_ISSUER wording the server uses, which callers and tests match on.
-		return msg + " uses http: use https, or set AllowInsecure (ALLOW_INSECURE_ISSUER=true) for a local stand-in tenant"
+		return msg + " uses http: use https, or set AllowInsecure for a local stand-in tenant"
 	case e.Field == "Audiences" && errors.Is(e.Err, ErrEmpty) && e.Value != "":
-		return msg + " has an empty entry: check AUTH0_AUDIENCE"
+		return msg + " has an empty entry"
 	}
 	return msg + " " + e.Err.Error()
 }

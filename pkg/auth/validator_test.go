@@ -214,10 +214,10 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		want []string
 	}{
 		{"empty", Config{}, []string{"Issuer", "Audiences"}},
-		{"http issuer", Config{Issuer: "http://tenant/", Audiences: []string{"a"}}, []string{"ALLOW_INSECURE_ISSUER"}},
+		{"http issuer", Config{Issuer: "http://tenant/", Audiences: []string{"a"}}, []string{"Issuer", "uses http", "AllowInsecure"}},
 		{"relative issuer", Config{Issuer: "tenant", Audiences: []string{"a"}}, []string{"Issuer"}},
 		{"http JWKS", Config{Issuer: "https://tenant/", JWKSURL: "http://tenant/jwks", Audiences: []string{"a"}}, []string{"JWKSURL"}},
-		{"blank audience", Config{Issuer: "https://tenant/", Audiences: []string{" "}}, []string{"AUTH0_AUDIENCE"}},
+		{"blank audience", Config{Issuer: "https://tenant/", Audiences: []string{" "}}, []string{"Audiences", "empty entry"}},
 		{"negatives", Config{Issuer: "https://tenant/", Audiences: []string{"a"}, ClockSkew: -1, RefreshInterval: -1, CacheSize: -1},
 			[]string{"ClockSkew", "RefreshInterval", "CacheSize"}},
 	}

@@ -44,7 +44,7 @@ func (t *RedactingTransport) RoundTrip(req *http.Request) (*http.Response, error
 		data, err := io.ReadAll(io.LimitReader(req.Body, MaxBody))
 		req.Body.Close()
 		if err != nil {
-			return nil, fmt.Errorf("read request body for --verbose: %w", err)
+			return nil, fmt.Errorf("read request body to print it: %w", err)
 		}
 		req = req.Clone(req.Context())
 		req.Body = io.NopCloser(bytes.NewReader(data))
