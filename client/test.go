@@ -37,6 +37,12 @@ type testOptions struct {
 // routeNames are the --skip-route values, each naming one of conformance.Paths.
 var routeNames = []string{"public", "private", "scoped"}
 
+// suiteNames are the flags that set the suite's inputs, for the skip reasons and notes of its report.
+var suiteNames = conformance.Names{
+	Leeway: "--leeway", NoScopeClient: "--noscope-client-id and --noscope-client-secret",
+	SkipRoute: "--skip-route", DPoP: "--dpop", Trap: "--listen and --listen-url",
+}
+
 func newTestCmd(a *app) *cobra.Command {
 	o := &testOptions{}
 	cmd := &cobra.Command{
@@ -132,12 +138,6 @@ func (a *app) runTest(cmd *cobra.Command, conn *connOptions, o *testOptions) err
 	if len(runner.Cases()) == 0 {
 		return usageErrorf("--run %q selects no case; see client test --list", o.run)
 	}
-	if conn.Audience == "" {
-		return usageErrorf("the API identifier is required: set --audience or AUTH0_AUDIENCE (e.g. https://quickstarts/api)")
-	}
-	if conn.IssuerURL() == "" {
-		return usageErrorf("the tenant is required: set --issuer / ISSUER_URL (e.g. http://localhost:4000/) or AUTH0_DOMAIN")
-	}
 	var clientOpts []httpcall.ClientOption
 	if o.ca != "" {
 		pemCerts, err := os.ReadFile(o.ca)
@@ -161,7 +161,7 @@ func (a *app) runTest(cmd *cobra.Command, conn *connOptions, o *testOptions) err
 		NoScopeClientID: o.noScopeID, NoScopeClientSecret: o.noScopeSecret,
 		Paths: paths, Scope: o.scope, Origin: o.origin, HTTP: hc,
 		TrapListen: o.listen, TrapURL: o.listenURL,
-		Leeway: o.leeway, LeewayGiven: cmd.Flags().Changed("leeway"), DPoP: o.dpop,
+		Leeway: o.leeway, LeewayGiven: cmd.Flags().Changed("leeway"), DPoP: o.dpop, Names: suiteNames,
 	})
 	if err != nil {
 		return &exitError{code: exitCannotGo, err: wordPrepareError(err)}
@@ -201,6 +201,7 @@ func (a *app) runTest(cmd *cobra.Command, conn *connOptions, o *testOptions) err
 // no flag, the CLI does.
 func wordPrepareError(err error) error {
 	var (
+		cfg   *conformance.ConfigError
 		fe    *conformance.FootingError
 		unr   *conformance.UnreachableError
 		need  *conformance.NeedCredentialsError
@@ -209,6 +210,12 @@ func wordPrepareError(err error) error {
 		trap  *conformance.TrapError
 	)
 	switch {
+	case errors.As(err, &cfg) && cfg.Field == "Audience":
+		return errors.New("the API identifier is required: set --audience or AUTH0_AUDIENCE (e.g. https://quickstarts/api)")
+	case errors.As(err, &cfg) && cfg.Field == "Issuer":
+		return errors.New("the tenant is required: set --issuer / ISSUER_URL (e.g. http://localhost:4000/) or AUTH0_DOMAIN")
+	case errors.As(err, &cfg) && cfg.Field == "API":
+		return errors.New("the API is required: set --api / API_URL (e.g. http://localhost:3010)")
 	case errors.As(err, &fe):
 		return fmt.Errorf("%w\nthe suite did not run, since every case would fail for this one reason; likely fix: %s",
 			err, footingFix(fe.Cause))

@@ -104,6 +104,7 @@ func TestSuiteCLICannotRunExits2(t *testing.T) {
 	}{
 		{"no audience", without("AUTH0_AUDIENCE"), nil, "AUTH0_AUDIENCE"},
 		{"no issuer", without("ISSUER_URL"), nil, "ISSUER_URL"},
+		{"no API", env, []string{"--api", ""}, "set --api / API_URL"},
 		{"tenant unreachable", env, []string{"--issuer", closed}, "tenant"},
 		{"API unreachable", env, []string{"--api", strings.TrimSuffix(closed, "/")}, "cannot reach the API"},
 		{"bad profile", env, []string{"--profile", "strict"}, "--profile"},
@@ -222,9 +223,22 @@ func TestSuiteCLIRealTenantSkips(t *testing.T) {
 	if code != exitCannotGo || !strings.Contains(errOut, `does not grant "read:messages"`) {
 		t.Fatalf("with a client lacking the scope: exit %d, %q", code, errOut)
 	}
-	args = append(args, "--client-id", "quickstart-read", "--client-secret", "read-secret",
-		"--noscope-client-id", "quickstart-noscope", "--noscope-client-secret", "noscope-secret")
-	code, out, errOut := suiteRun(t, env, args...)
+	args = append(args, "--client-id", "quickstart-read", "--client-secret", "read-secret")
+	// Without a client lacking the scope, the cases that need its token say which flags give one.
+	code, out, errOut := suiteRun(t, env, append(args, "--run", "^(quickstart/scoped-no-scope|cors/on-403|stateful/scope-leak)$")...)
+	var noScope struct {
+		Cases []struct{ ID, Verdict, Detail string }
+	}
+	if err := json.Unmarshal([]byte(out), &noScope); err != nil || code != exitOK || len(noScope.Cases) != 3 {
+		t.Fatalf("without --noscope-client-id: exit %d, %v\n%s\n%s", code, err, out, errOut)
+	}
+	for _, c := range noScope.Cases {
+		if c.Verdict != "skip" || c.Detail != "needs a token without the scope: --noscope-client-id and --noscope-client-secret" {
+			t.Errorf("without --noscope-client-id, %s: %s %q", c.ID, c.Verdict, c.Detail)
+		}
+	}
+	args = append(args, "--noscope-client-id", "quickstart-noscope", "--noscope-client-secret", "noscope-secret")
+	code, out, errOut = suiteRun(t, env, args...)
 	var rep struct {
 		Summary struct{ Passed, Failed, Skipped int }
 		Cases   []struct {

@@ -141,7 +141,7 @@ func (e *skipError) Is(target error) bool { return target == ErrSkip }
 const needsStandIn = "needs the stand-in tenant"
 
 // request is the common shape of a case's request: a GET of path with an optional Authorization value. A path
-// of "" (a route the user said the API does not have, --skip-route) gives a request with no URL, which the runner
+// of "" (a route the user said the API does not have) gives a request with no URL, which the runner
 // reports as skipped.
 func request(env *Env, path string, header http.Header) httpcall.Request {
 	if header == nil {
@@ -152,9 +152,6 @@ func request(env *Env, path string, header http.Header) httpcall.Request {
 	}
 	return httpcall.Request{Method: http.MethodGet, URL: env.URL(path), Header: header}
 }
-
-// routeSkipped is the reason a case gives when its route was skipped with --skip-route.
-const routeSkipped = "the API has no such route (--skip-route)"
 
 // bearer is an Authorization header carrying token with the Bearer scheme.
 func bearer(token string) http.Header {

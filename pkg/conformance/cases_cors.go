@@ -99,7 +99,7 @@ func corsOnError(name string, status int, code string, build func(env *Env) http
 		Why: fmt.Sprintf("without CORS headers on a %d a browser app sees a network error, not the status", status),
 		Build: func(_ context.Context, env *Env) (httpcall.Request, error) {
 			if status == http.StatusForbidden && env.NoScopeToken == "" {
-				return httpcall.Request{}, skipf("needs a token without the scope: --noscope-client-id and --noscope-client-secret")
+				return httpcall.Request{}, env.Names.noScopeSkip()
 			}
 			req := build(env)
 			req.Header.Set("Origin", env.Origin)

@@ -209,7 +209,7 @@ func trapCase(name, kind, why string, point func(t *Trap, name string, h, c map[
 				return "", fmt.Errorf("the API fetched the attacker's %s URL (%d request(s)): it looks up keys named by the token", kind, n)
 			}
 			if ok, why := env.Trap.Conclusive(env.API, env.Issuer); !ok {
-				return "never fetched, " + why, nil
+				return "never fetched, " + why + "; " + env.Names.trapFix(), nil
 			}
 			return "never fetched", nil
 		},

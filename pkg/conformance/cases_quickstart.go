@@ -78,7 +78,7 @@ func quickstartCases() []Case {
 			Name: "scoped-no-scope", Severity: High, Why: "a token without the required scope reaches the scoped route: every client of the tenant gets the permission",
 			Build: func(_ context.Context, env *Env) (httpcall.Request, error) {
 				if env.NoScopeToken == "" {
-					return httpcall.Request{}, skipf("needs a token without the scope: --noscope-client-id and --noscope-client-secret")
+					return httpcall.Request{}, env.Names.noScopeSkip()
 				}
 				return request(env, env.Paths.Scoped, bearer(env.NoScopeToken)), nil
 			},

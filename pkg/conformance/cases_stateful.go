@@ -21,7 +21,7 @@ func statefulCases() []Case {
 			Expect: forbidden,
 			Steps: func(_ context.Context, env *Env) ([]Step, error) {
 				if env.NoScopeToken == "" {
-					return nil, skipf("needs a token without the scope: --noscope-client-id and --noscope-client-secret")
+					return nil, env.Names.noScopeSkip()
 				}
 				return alternate(env, env.ScopedToken, env.NoScopeToken, "the scoped token", "the no-scope token"), nil
 			},

@@ -39,7 +39,7 @@ type Config struct {
 	ClientID, ClientSecret string
 	// NoScopeClientID and NoScopeClientSecret optionally get a valid token without Scope from a real tenant.
 	NoScopeClientID, NoScopeClientSecret string
-	// Paths are the routes under test; a "" route is one the API does not have (--skip-route): its cases are
+	// Paths are the routes under test; a "" route is one the API does not have (Names.SkipRoute): its cases are
 	// skipped, and without a private route the scoped one stands in for it.
 	Paths  Paths
 	Scope  string // scope the scoped route requires
@@ -56,6 +56,8 @@ type Config struct {
 	LeewayGiven bool
 	// DPoP runs the dpop cases even when the API's metadata does not advertise DPoP.
 	DPoP bool
+	// Names word the skip reasons and notes that say what to set; zero gives generic wording.
+	Names Names
 }
 
 // Env is everything a case's Build needs: the API, the tokens, the issuer's public key and the trap server.
@@ -83,6 +85,8 @@ type Env struct {
 	Metadata *ResourceMetadata
 	// DPoP holds the dpop cases' keys and bound token, or why they cannot run.
 	DPoP *dpopEnv
+	// Names are Config.Names, for the skip reasons and notes that say what to set.
+	Names Names
 
 	issuerKey *jwk // the published key that signed ScopedToken, nil if not an RSA key in the JWKS
 	kid       string
@@ -96,14 +100,14 @@ func (e *Env) URL(path string) string {
 // Prepare discovers the tenant, gets the tokens the cases build on, fetches the published keys, learns the API's
 // leeway and starts the trap server. Its errors mean the suite cannot run (exit 2). Close the Env when done.
 func Prepare(ctx context.Context, cfg Config) (*Env, error) {
-	if cfg.API == "" {
-		return nil, fmt.Errorf("%w: no API URL", ErrConfig)
-	}
-	if cfg.Issuer == "" {
-		return nil, fmt.Errorf("%w: no issuer", ErrConfig)
-	}
-	if cfg.Audience == "" {
-		return nil, fmt.Errorf("%w: no audience", ErrConfig)
+	// The audience and the issuer before the API URL, which callers usually default.
+	switch {
+	case cfg.Audience == "":
+		return nil, &ConfigError{Field: "Audience"}
+	case cfg.Issuer == "":
+		return nil, &ConfigError{Field: "Issuer"}
+	case cfg.API == "":
+		return nil, &ConfigError{Field: "API"}
 	}
 	if cfg.HTTP == nil {
 		cfg.HTTP = httpcall.NewClient(10 * time.Second)
@@ -113,7 +117,7 @@ func Prepare(ctx context.Context, cfg Config) (*Env, error) {
 	}
 	if cfg.Paths.Private == "" {
 		if cfg.Paths.Scoped == "" {
-			return nil, fmt.Errorf("%w: no protected route (private or scoped)", ErrConfig)
+			return nil, &ConfigError{Field: "Paths"}
 		}
 		cfg.Paths.Private = cfg.Paths.Scoped
 	}
@@ -130,7 +134,7 @@ func Prepare(ctx context.Context, cfg Config) (*Env, error) {
 	}
 	env := &Env{
 		API: cfg.API, Paths: cfg.Paths, Scope: cfg.Scope, Origin: cfg.Origin, Audience: cfg.Audience,
-		Issuer: d.Issuer, HTTP: cfg.HTTP, Discovery: d,
+		Issuer: d.Issuer, HTTP: cfg.HTTP, Discovery: d, Names: cfg.Names,
 	}
 	if env.Issuer == "" {
 		env.Issuer = cfg.Issuer

@@ -64,7 +64,7 @@ func decodeResourceMetadata(resp *httpcall.Response) (*ResourceMetadata, error) 
 }
 
 // prepareDPoP decides whether the dpop cases run and, if so, makes their keys and bound token. They run when the
-// API's metadata lists DPoP algorithms or when forced (--dpop); the bound token needs the stand-in tenant.
+// API's metadata lists DPoP algorithms or when forced (Config.DPoP); the bound token needs the stand-in tenant.
 func (e *Env) prepareDPoP(ctx context.Context, forced bool) error {
 	d := &dpopEnv{}
 	e.DPoP = d
@@ -73,7 +73,7 @@ func (e *Env) prepareDPoP(ctx context.Context, forced bool) error {
 	}
 	advertised := e.Metadata != nil && len(e.Metadata.DPoPAlgs) > 0
 	if !advertised && !forced {
-		d.skip = "the API does not advertise DPoP (no dpop_signing_alg_values_supported in its RFC 9728 metadata); --dpop runs these anyway"
+		d.skip = e.Names.dpopUnadvertised()
 		return nil
 	}
 	if e.Minter == nil {

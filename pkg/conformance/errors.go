@@ -3,10 +3,31 @@ package conformance
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrConfig marks a Config that lacks what the suite needs (API, issuer, audience, a protected route).
 var ErrConfig = errors.New("incomplete test configuration")
+
+// ConfigError says which Config field the suite lacks: "API", "Issuer", "Audience" or "Paths" (no protected
+// route). It is ErrConfig; the caller words what to set.
+type ConfigError struct {
+	Field string
+}
+
+func (e *ConfigError) Error() string {
+	what := "no " + strings.ToLower(e.Field)
+	switch e.Field {
+	case "API":
+		what = "no API URL"
+	case "Paths":
+		what = "no protected route (private or scoped)"
+	}
+	return fmt.Sprintf("%v: %s", ErrConfig, what)
+}
+
+// Is matches ErrConfig.
+func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
 
 // UnreachableError says the API under test did not answer at all.
 type UnreachableError struct {

@@ -21,14 +21,14 @@ var leewayLadder = []time.Duration{
 	5 * time.Minute, 15 * time.Minute, time.Hour,
 }
 
-// learnLeeway sets the Env's leeway from the user's --leeway, or measures it with the stand-in tenant; a
+// learnLeeway sets the Env's leeway from the one the caller gave, or measures it with the stand-in tenant; a
 // measurement that fails leaves it unknown and says why, and the cases that need it skip.
 func (e *Env) learnLeeway(ctx context.Context, cfg Config) {
 	switch {
 	case cfg.LeewayGiven:
-		e.Leeway, e.LeewayKnown, e.LeewayNote = cfg.Leeway, true, fmt.Sprintf("%s (given with --leeway)", cfg.Leeway)
+		e.Leeway, e.LeewayKnown, e.LeewayNote = cfg.Leeway, true, e.Names.leewayGiven(cfg.Leeway)
 	case e.Minter == nil:
-		e.LeewayNote = "unknown (measuring it needs the stand-in tenant; give --leeway)"
+		e.LeewayNote = e.Names.leewayUnmeasurable()
 	default:
 		d, atLeast, err := e.measureLeeway(ctx)
 		switch {

@@ -223,7 +223,7 @@ func (r *Runner) runOne(ctx context.Context, env *Env, c *Case) (res Result) {
 	}
 	for i, st := range steps {
 		if st.Request.URL == "" {
-			res.Verdict, res.Detail = Skip, routeSkipped
+			res.Verdict, res.Detail = Skip, env.Names.routeSkipped()
 			return res
 		}
 		if err := sleepUntil(ctx, st.At); err != nil {

@@ -178,22 +178,22 @@ func (t *Trap) serveIssuer(w http.ResponseWriter, r *http.Request, name string) 
 	}
 }
 
-// Conclusive says whether "the API never fetched the trap" proves anything: not when the trap is on loopback and
-// the API is not, as inside docker compose without --listen/--listen-url; nor when the API is reached on loopback
-// but trusts an issuer named by a container-network name (a single-label host such as "tenant"): it then runs in
-// a container whose port is published here, and its loopback is not this machine's.
+// Conclusive says whether "the API never fetched the trap" proves anything, and if not, why (the fix, an address
+// the API can reach, is the caller's to word): not when the trap is on loopback and the API is not, as inside
+// docker compose with the trap on its default address; nor when the API is reached on loopback but trusts an issuer
+// named by a container-network name (a single-label host such as "tenant"): it then runs in a container whose port
+// is published here, and its loopback is not this machine's.
 func (t *Trap) Conclusive(apiURL, issuer string) (bool, string) {
 	trapHost, apiHost := hostOf(t.URL), hostOf(apiURL)
 	if !isLoopback(trapHost) {
 		return true, ""
 	}
-	fix := "set --listen and --listen-url to an address it can reach"
 	if !isLoopback(apiHost) {
-		return false, fmt.Sprintf("not conclusive: the API at %s may not reach the trap at %s; %s", apiHost, t.URL, fix)
+		return false, fmt.Sprintf("not conclusive: the API at %s may not reach the trap at %s", apiHost, t.URL)
 	}
 	if iss := hostOf(issuer); containerName(iss) {
 		return false, fmt.Sprintf("not conclusive: the API trusts the issuer host %q, a container name, so it likely "+
-			"runs in a container that cannot reach the trap at %s on this machine's loopback; %s", iss, t.URL, fix)
+			"runs in a container that cannot reach the trap at %s on this machine's loopback", iss, t.URL)
 	}
 	return true, ""
 }
