@@ -142,6 +142,41 @@ func tenantTLS(o *tenantOptions, changed func(string) bool) (cfg *tls.Config, ca
 	return tenant.ServerTLSConfig(dev.Certificate), caFile, dev.CAPEM, nil
 }
 
+// tenantHints finish the tenant's HTTP answers that mean it must be started differently, naming the flag to add.
+var tenantHints = tenant.Hints{
+	AllowedHosts: "start the tenant with --allowed-hosts to add it",
+	ECKey:        "start the tenant with --ec-key",
+}
+
+// tenantFlagError words an error of pkg/tenant for the user of client tenant. The package names the file or value
+// at fault but no flag, as a library should; the flag that set it, and how to fix it, are added here. flag is the
+// one whose value the failing call was given ("" when several may be at fault), for the errors the package does not
+// type, such as a config file's line and field.
+func tenantFlagError(err error, flag string) error {
+	hint := ""
+	if kfe, ok := errors.AsType[*tenant.KeyFileError](err); ok {
+		flag = "--key-file"
+		if strings.HasSuffix(strings.ToLower(kfe.File), ".json") {
+			hint = " (--key-file is PEM, not JSON: name it e.g. keys.pem)"
+		}
+	}
+	if _, ok := errors.AsType[*tenant.ConfigFileError](err); ok {
+		flag = "--config"
+	}
+	switch {
+	case errors.Is(err, tenant.ErrConfigTooLarge):
+		hint = "; is --config the right file?"
+	case errors.Is(err, tenant.ErrBadIssuer):
+		flag = "--issuer"
+	case errors.Is(err, tenant.ErrBadAllowedHost):
+		flag = "--allowed-hosts"
+	}
+	if flag == "" {
+		return usageErrorf("%w", err)
+	}
+	return usageErrorf("bad %s: %w%s", flag, err, hint)
+}
+
 func (a *app) runTenant(ctx context.Context, o *tenantOptions, changed func(string) bool) error {
 	tlsCfg, caFile, caPEM, err := tenantTLS(o, changed)
 	if err != nil {
@@ -152,12 +187,12 @@ func (a *app) runTenant(ctx context.Context, o *tenantOptions, changed func(stri
 	}
 	issuer, err := tenant.NormalizeIssuer(o.issuer)
 	if err != nil {
-		return usageErrorf("%w", err)
+		return tenantFlagError(err, "--issuer")
 	}
 	cfg, source := tenant.DefaultConfig(), "built-in default"
 	if o.config != "" {
 		if cfg, err = tenant.LoadConfig(o.config); err != nil {
-			return usageErrorf("bad --config: %w", err)
+			return tenantFlagError(err, "--config")
 		}
 		source = o.config
 	}
@@ -175,15 +210,9 @@ func (a *app) runTenant(ctx context.Context, o *tenantOptions, changed func(stri
 		}
 	}
 	t, err := tenant.New(cfg, tenant.Options{Issuer: issuer, KeyFile: o.keyFile, ECKey: o.ecKey, TrustProxy: o.trustProxy,
-		Logger: log, AllowedHosts: hosts})
+		Logger: log, AllowedHosts: hosts, Hints: tenantHints})
 	if err != nil {
-		if _, bad := errors.AsType[*tenant.KeyFileError](err); bad && strings.HasSuffix(strings.ToLower(o.keyFile), ".json") {
-			return usageErrorf("%w (--key-file is PEM, not JSON: name it e.g. keys.pem)", err)
-		}
-		if errors.Is(err, tenant.ErrBadAllowedHost) {
-			return usageErrorf("bad --allowed-hosts: %w", err)
-		}
-		return usageErrorf("%w", err)
+		return tenantFlagError(err, "")
 	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", o.addr)
 	if err != nil {

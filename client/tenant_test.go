@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -64,6 +65,11 @@ func TestTenantCLIRejects(t *testing.T) {
 	if err := os.WriteFile(jsonKeys, []byte(`{"keys":[]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	bigConfig := filepath.Join(dir, "big.yaml")
+	if err := os.WriteFile(bigConfig, make([]byte, 1<<20+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	noDirKeys := filepath.Join(dir, "missing", "keys.pem")
 	tests := []struct {
 		name string
 		args []string
@@ -71,9 +77,14 @@ func TestTenantCLIRejects(t *testing.T) {
 	}{
 		{"config field and line", []string{"--config", badConfig, "--addr", "127.0.0.1:0"}, []string{badConfig + ":4: clients[0].secret:", `client "m2m" needs a secret`}},
 		{"unknown config field", []string{"--config", unknownField, "--addr", "127.0.0.1:0"}, []string{unknownField + `:4: apis[0].scope: unknown field "scope"`}},
-		{"missing config", []string{"--config", filepath.Join(dir, "nope.yaml")}, []string{"--config", "nope.yaml"}},
-		{"relative issuer", []string{"--issuer", "localhost:4000", "--addr", "127.0.0.1:0"}, []string{"--issuer", "absolute http(s) URL"}},
-		{"corrupt key file", []string{"--key-file", badKeys, "--addr", "127.0.0.1:0"}, []string{badKeys, "--key-file", "truncated"}},
+		{"missing config", []string{"--config", filepath.Join(dir, "nope.yaml")}, []string{"bad --config: ", "nope.yaml"}},
+		{"unreadable config", []string{"--config", dir}, []string{"bad --config: read tenant config " + dir}},
+		{"huge config", []string{"--config", bigConfig}, []string{"bad --config: ", bigConfig, "larger than", "is --config the right file?"}},
+		{"relative issuer", []string{"--issuer", "localhost:4000", "--addr", "127.0.0.1:0"}, []string{"bad --issuer: ", `"localhost:4000"`, "absolute http(s) URL"}},
+		{"relative issuer with TLS", []string{"--tls", "--tls-ca", filepath.Join(dir, "ca.pem"), "--issuer", "tenant:4000"}, []string{"bad --issuer: ", `"tenant:4000"`}},
+		{"corrupt key file", []string{"--key-file", badKeys, "--addr", "127.0.0.1:0"}, []string{badKeys, "bad --key-file: ", "truncated", "move it away"}},
+		{"unreadable key file", []string{"--key-file", dir, "--addr", "127.0.0.1:0"}, []string{"bad --key-file: read PEM key file " + dir}},
+		{"unwritable key file", []string{"--key-file", noDirKeys, "--addr", "127.0.0.1:0"}, []string{"bad --key-file: write key file " + noDirKeys}},
 		{"bad address", []string{"--addr", "127.0.0.1:99999"}, []string{"--addr 127.0.0.1:99999"}},
 		{"bad allowed host", []string{"--allowed-hosts", "localhost,a b", "--addr", "127.0.0.1:0"}, []string{"bad --allowed-hosts", `"a b"`}},
 		{"empty allowed hosts", []string{"--allowed-hosts", " , ", "--addr", "127.0.0.1:0"}, []string{"--allowed-hosts", "names no host"}},
@@ -432,6 +443,53 @@ func TestTenantCLIAllowedHosts(t *testing.T) {
 			resp.Body.Close()
 			if resp.StatusCode != tc.status {
 				t.Fatalf("%d, want %d", resp.StatusCode, tc.status)
+			}
+		})
+	}
+}
+
+// TestTenantCLIHTTPHints: the tenant's HTTP answers that mean it must be started differently name the flag to
+// give client tenant, which is what its user can change.
+func TestTenantCLIHTTPHints(t *testing.T) {
+	t.Parallel()
+	addr, _, _ := startTenantCLI(t)
+	hc := &http.Client{Timeout: 5 * time.Second}
+	tests := []struct {
+		name, host, path, body string
+		status                 int
+		want                   string
+	}{
+		{"host not allowed", "evil.example", "/.well-known/jwks.json", "", http.StatusMisdirectedRequest,
+			`host "evil.example" is not one of this tenant's allowed hosts; start the tenant with --allowed-hosts to add it`},
+		{"ES256 without --ec-key", "localhost:4000", "/dev/mint", `{"alg":"ES256"}`, http.StatusBadRequest,
+			"alg ES256 needs the tenant's P-256 key: start the tenant with --ec-key"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			method, contentType := http.MethodGet, ""
+			var body io.Reader
+			if tc.body != "" {
+				method, contentType, body = http.MethodPost, "application/json", strings.NewReader(tc.body)
+			}
+			req, err := http.NewRequestWithContext(t.Context(), method, "http://"+addr+tc.path, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if contentType != "" {
+				req.Header.Set("Content-Type", contentType)
+			}
+			req.Host = tc.host
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var answer map[string]any
+			if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.status || answer["error"] != "invalid_request" || answer["error_description"] != tc.want {
+				t.Fatalf("%d %v, want %d invalid_request %q", resp.StatusCode, answer, tc.status, tc.want)
 			}
 		})
 	}

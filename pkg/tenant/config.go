@@ -90,22 +90,42 @@ func DefaultConfig() *Config {
 	return cfg
 }
 
-// LoadConfig reads and validates a YAML config file; errors name the file, the line and the field to fix.
+// LoadConfig reads and validates a YAML config file. A file it cannot read is a *ConfigFileError; an invalid one's
+// errors name the file, the line and the field to fix.
 func LoadConfig(path string) (*Config, error) {
 	f, err := os.Open(path) //nolint:gosec // the operator names the config file on purpose
 	if err != nil {
-		return nil, fmt.Errorf("read tenant config (--config): %w", err)
+		return nil, &ConfigFileError{Path: path, Err: err}
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("read tenant config %s: %w", path, err)
+		return nil, &ConfigFileError{Path: path, Err: err}
 	}
 	if len(data) > maxConfigBytes {
-		return nil, fmt.Errorf("%s: config file is larger than %d bytes; is --config the right file?", path, maxConfigBytes)
+		return nil, &ConfigFileError{Path: path, Err: ErrConfigTooLarge}
 	}
 	return ParseConfig(data, path)
 }
+
+// ErrConfigTooLarge is a config file beyond the size any tenant config needs: most likely the wrong file.
+var ErrConfigTooLarge = fmt.Errorf("config file is larger than %d bytes", maxConfigBytes)
+
+// ConfigFileError is a config file LoadConfig cannot read (or, with ErrConfigTooLarge, will not). It names the
+// file but no flag or setting: the program that chose the file (client tenant's --config) adds how to pick another.
+// A file that is read but invalid gives ParseConfig's error instead, naming the line and field.
+type ConfigFileError struct {
+	Path string
+	Err  error
+}
+
+// Error names the file and why it could not be read.
+func (e *ConfigFileError) Error() string {
+	return fmt.Sprintf("read tenant config %s: %v", e.Path, e.Err)
+}
+
+// Unwrap gives the underlying open or read error, or ErrConfigTooLarge.
+func (e *ConfigFileError) Unwrap() error { return e.Err }
 
 // ParseConfig decodes and validates YAML config; name (usually the file name) prefixes every error.
 func ParseConfig(data []byte, name string) (*Config, error) {

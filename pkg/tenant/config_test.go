@@ -1,6 +1,9 @@
 package tenant
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -161,15 +164,52 @@ func TestLoadConfig(t *testing.T) {
 	if cfg.TokenTTL != 5*time.Minute {
 		t.Fatalf("TokenTTL %v", cfg.TokenTTL)
 	}
-	if _, err := LoadConfig(filepath.Join(dir, "missing.yaml")); err == nil || !strings.Contains(err.Error(), "--config") {
-		t.Fatalf("missing file: %v", err)
-	}
+}
+
+// TestLoadConfigFileErrors: a config file that cannot be read is a *ConfigFileError naming it, wrapping the cause,
+// and wording no flag (client tenant adds --config); a file read but invalid is not one.
+func TestLoadConfigFileErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
 	big := filepath.Join(dir, "big.yaml")
 	if err := os.WriteFile(big, make([]byte, maxConfigBytes+1), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadConfig(big); err == nil || !strings.Contains(err.Error(), "larger than") {
-		t.Fatalf("huge file: %v", err)
+	invalid := filepath.Join(dir, "invalid.yaml")
+	if err := os.WriteFile(invalid, []byte("apis: [\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.yaml")
+	tests := []struct {
+		name     string
+		path     string
+		fileErr  bool  // a *ConfigFileError
+		is       error // the cause it wraps
+		contains string
+	}{
+		{"missing", missing, true, fs.ErrNotExist, "read tenant config " + missing + ": "},
+		{"a directory", dir, true, nil, "read tenant config " + dir + ": "},
+		{"too large", big, true, ErrConfigTooLarge, fmt.Sprintf("config file is larger than %d bytes", maxConfigBytes)},
+		{"invalid YAML", invalid, false, nil, invalid + ":"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadConfig(tc.path)
+			if err == nil {
+				t.Fatal("LoadConfig succeeded")
+			}
+			cfe, ok := errors.AsType[*ConfigFileError](err)
+			if ok != tc.fileErr || (ok && (cfe.Path != tc.path || cfe.Err == nil)) {
+				t.Fatalf("LoadConfig: %v (a *ConfigFileError: %v), want one: %v", err, ok, tc.fileErr)
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("%v does not wrap %v", err, tc.is)
+			}
+			if !strings.Contains(err.Error(), tc.contains) {
+				t.Errorf("%q lacks %q", err, tc.contains)
+			}
+			assertNoFlagNames(t, err.Error())
+		})
 	}
 }
 
@@ -181,19 +221,27 @@ func TestNewRejects(t *testing.T) {
 		name string
 		cfg  *Config
 		opts Options
+		is   error // a sentinel it wraps, or nil
 		want string
 	}{
-		{"nil config", nil, Options{Issuer: "http://localhost:4000/"}, "nil config"},
-		{"invalid config", bad, Options{Issuer: "http://localhost:4000/"}, "defined twice"},
-		{"relative issuer", DefaultConfig(), Options{Issuer: "localhost:4000"}, "--issuer"},
-		{"ftp issuer", DefaultConfig(), Options{Issuer: "ftp://x/"}, "--issuer"},
-		{"empty issuer", DefaultConfig(), Options{}, "--issuer"},
+		{"nil config", nil, Options{Issuer: "http://localhost:4000/"}, nil, "nil config"},
+		{"invalid config", bad, Options{Issuer: "http://localhost:4000/"}, nil, "defined twice"},
+		{"relative issuer", DefaultConfig(), Options{Issuer: "localhost:4000"}, ErrBadIssuer, `issuer "localhost:4000": not an absolute http(s) URL`},
+		{"ftp issuer", DefaultConfig(), Options{Issuer: "ftp://x/"}, ErrBadIssuer, `issuer "ftp://x/"`},
+		{"empty issuer", DefaultConfig(), Options{}, ErrBadIssuer, `issuer ""`},
+		{"bad allowed host", DefaultConfig(), Options{Issuer: "http://localhost:4000/", AllowedHosts: []string{"a b"}},
+			ErrBadAllowedHost, `allowed host "a b"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := New(tc.cfg, tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
+			_, err := New(tc.cfg, tc.opts)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("New: %v, want an error containing %q", err, tc.want)
 			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("New: %v does not wrap %v", err, tc.is)
+			}
+			assertNoFlagNames(t, err.Error())
 		})
 	}
 }

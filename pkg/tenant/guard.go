@@ -65,9 +65,12 @@ func (t *Tenant) guard(next http.Handler) http.Handler {
 				shown = shown[:100] + "…"
 			}
 			noStore(w)
-			// The one setting named outside client/: whoever reads this answer has no Go error to add a hint to.
-			writeError(w, &oauthError{status: http.StatusMisdirectedRequest, code: "invalid_request",
-				description: fmt.Sprintf("host %q is not one of this tenant's hosts; start the tenant with --allowed-hosts to add it", shown)})
+			// Whoever reads this answer has no Go error to add a hint to, so the starting program's hint rides in it.
+			desc := fmt.Sprintf("host %q is not one of this tenant's allowed hosts", shown)
+			if t.hints.AllowedHosts != "" {
+				desc += "; " + t.hints.AllowedHosts
+			}
+			writeError(w, &oauthError{status: http.StatusMisdirectedRequest, code: "invalid_request", description: desc})
 			return
 		}
 		if strings.HasPrefix(r.URL.Path, "/dev/") {

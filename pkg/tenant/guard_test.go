@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -51,7 +52,8 @@ func (f *fixture) doHost(method, path, host, contentType, body string, header ht
 
 func TestAllowedHosts(t *testing.T) {
 	t.Parallel()
-	def := start(t, nil, Options{})
+	// def has the hints client tenant gives, custom none: its 421 answers use the generic wording.
+	def := start(t, nil, Options{Hints: cliHints})
 	custom := start(t, nil, Options{AllowedHosts: []string{"tenant.test", "Other.Test."}})
 	_, port, _ := net.SplitHostPort(def.srv.Listener.Addr().String())
 	tests := []struct {
@@ -76,6 +78,7 @@ func TestAllowedHosts(t *testing.T) {
 		{"custom list, normalised entry", custom, "other.test", PathJWKS, 200},
 		{"custom list keeps the issuer's host", custom, "", PathJWKS, 200},
 		{"custom list replaces the defaults", custom, "localhost:4000", PathJWKS, 421},
+		{"no hint, generic wording", custom, "evil.example", PathMint, 421},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -89,9 +92,15 @@ func TestAllowedHosts(t *testing.T) {
 			}
 			if tc.status == 421 {
 				body := decodeObject(t, raw)
-				if body["error"] != "invalid_request" || !strings.Contains(body["error_description"].(string), "--allowed-hosts") ||
+				want := fmt.Sprintf("host %q is not one of this tenant's allowed hosts", tc.host)
+				if hint := tc.f.tenant.hints.AllowedHosts; hint != "" {
+					want += "; " + hint
+				} else {
+					assertNoFlagNames(t, want)
+				}
+				if body["error"] != "invalid_request" || body["error_description"] != want ||
 					resp.Header.Get("Content-Type") != "application/json" {
-					t.Fatalf("421 body %v (%s)", body, resp.Header.Get("Content-Type"))
+					t.Fatalf("421 body %v (%s), want error_description %q", body, resp.Header.Get("Content-Type"), want)
 				}
 			}
 		})
@@ -399,7 +408,7 @@ func TestKeyFileErrorsSayPEM(t *testing.T) {
 		name, content string
 		want          []string
 	}{
-		{"JSON", `{"keys":[]}`, []string{"not a usable PEM key file", "looks like JSON", "--key-file"}},
+		{"JSON", `{"keys":[]}`, []string{"not a usable PEM key file", "looks like JSON"}},
 		{"garbage", "hello", []string{"not a usable PEM key file", "no PEM"}},
 	}
 	for _, tc := range tests {
@@ -409,15 +418,16 @@ func TestKeyFileErrorsSayPEM(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := New(DefaultConfig(), Options{Issuer: "http://localhost:4000/", KeyFile: file})
-			var kfe *KeyFileError
-			if err == nil || !errors.As(err, &kfe) || kfe.File != file {
-				t.Fatalf("err %v, want a *KeyFileError for %s", err, file)
+			kfe, ok := errors.AsType[*KeyFileError](err)
+			if !ok || kfe.File != file || kfe.Op != KeyFileRead || !kfe.Unusable {
+				t.Fatalf("err %v, want an unusable *KeyFileError for %s", err, file)
 			}
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("%q lacks %q", err, w)
 				}
 			}
+			assertNoFlagNames(t, err.Error())
 		})
 	}
 }

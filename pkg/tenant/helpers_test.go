@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,23 @@ import (
 )
 
 const testAudience = "https://quickstarts/api"
+
+// cliHints are the hints client tenant gives (client/tenant.go), so tests of HTTP answers see what its users see.
+var cliHints = Hints{
+	AllowedHosts: "start the tenant with --allowed-hosts to add it",
+	ECKey:        "start the tenant with --ec-key",
+}
+
+// flagName is a command-line flag or an environment variable of client/: words a library must leave to it.
+var flagName = regexp.MustCompile(`--[a-z]|AUTH0_|ISSUER_URL`)
+
+// assertNoFlagNames fails the test when text, an error or answer of this package, names a flag or variable.
+func assertNoFlagNames(t *testing.T, text string) {
+	t.Helper()
+	if m := flagName.FindString(text); m != "" {
+		t.Errorf("%q names %q: pkg/tenant leaves flags and variables to client/", text, m)
+	}
+}
 
 // fakeClock is a clock tests move by hand, so expiry and polling intervals need no sleeps.
 type fakeClock struct {

@@ -53,7 +53,7 @@ func (s *keyStore) persist(set keySet) error {
 		}
 	}
 	if err := writeFileAtomic(s.file, buf.Bytes()); err != nil {
-		return fmt.Errorf("write key file (--key-file) %s: %w", s.file, err)
+		return &KeyFileError{File: s.file, Op: KeyFileWrite, Err: err}
 	}
 	return nil
 }
@@ -148,20 +148,31 @@ func blockRole(b *pem.Block) (string, error) {
 // writeFileAtomic replaces a secret file atomically, mode 0600.
 func writeFileAtomic(path string, data []byte) error { return atomicfile.Write(path, data, 0o600) }
 
-// KeyFileError is a key file that cannot be read or used, so the command line can name its flag and the fix.
+// KeyFileError is a key file that cannot be read, used or written. It names the file but no flag or setting: the
+// program that chose the file (client tenant's --key-file) adds how the user picks another.
 type KeyFileError struct {
 	File     string
+	Op       string // KeyFileRead or KeyFileWrite
 	Err      error
 	Unusable bool // read, but not a PEM key file the tenant wrote
 	JSON     bool // it looks like JSON: a key file from another tool, or one named *.json by mistake
 }
 
+// KeyFileError.Op values: the key file could not be read (or was read and is unusable), or could not be written.
+const (
+	KeyFileRead  = "read"
+	KeyFileWrite = "write"
+)
+
 // Error names the file, says it must be PEM and, for a damaged one, how to start over.
 func (e *KeyFileError) Error() string {
-	if !e.Unusable {
-		return fmt.Sprintf("read PEM key file (--key-file) %s: %v", e.File, e.Err)
+	switch {
+	case e.Op == KeyFileWrite:
+		return fmt.Sprintf("write key file %s: %v", e.File, e.Err)
+	case !e.Unusable:
+		return fmt.Sprintf("read PEM key file %s: %v", e.File, e.Err)
 	}
-	msg := fmt.Sprintf("key file (--key-file) %s is not a usable PEM key file (PKCS#8 \"PRIVATE KEY\" blocks): %v", e.File, e.Err)
+	msg := fmt.Sprintf("key file %s is not a usable PEM key file (PKCS#8 \"PRIVATE KEY\" blocks): %v", e.File, e.Err)
 	if e.JSON {
 		msg += "; it looks like JSON, but the tenant keeps its keys as PEM"
 	}

@@ -86,11 +86,11 @@ func loadKeyStoreLogged(file string, withEC bool, log *slog.Logger) (*keyStore, 
 		}
 		set.keys, dirty = []signingKey{k}, file != ""
 	case err != nil:
-		return nil, &KeyFileError{File: file, Err: err}
+		return nil, &KeyFileError{File: file, Op: KeyFileRead, Err: err}
 	default:
 		warnLooseMode(log, file)
 		if set, err = decodeKeys(data); err != nil {
-			return nil, &KeyFileError{File: file, Err: err, Unusable: true, JSON: looksLikeJSON(data)}
+			return nil, &KeyFileError{File: file, Op: KeyFileRead, Err: err, Unusable: true, JSON: looksLikeJSON(data)}
 		}
 		if len(set.keys) > maxPublished {
 			set.keys = set.keys[len(set.keys)-maxPublished:]

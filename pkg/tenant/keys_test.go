@@ -11,6 +11,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"io/fs"
 	"math/big"
 	"net/http"
 	"os"
@@ -135,9 +137,47 @@ func TestKeyFileCorrupt(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := New(DefaultConfig(), Options{Issuer: "http://localhost:4000/", KeyFile: file})
-			if err == nil || !strings.Contains(err.Error(), file) || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "--key-file") {
+			if err == nil || !strings.Contains(err.Error(), file) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("New: %v; want an error naming %s and %q", err, file, tc.want)
 			}
+			if kfe, ok := errors.AsType[*KeyFileError](err); !ok || kfe.File != file || !kfe.Unusable {
+				t.Fatalf("New: %v; want an unusable *KeyFileError for %s", err, file)
+			}
+			assertNoFlagNames(t, err.Error())
+		})
+	}
+}
+
+// TestKeyFileErrorTyped: a key file that cannot be read or written is a *KeyFileError naming the file and the
+// operation, wrapping the cause, and wording no flag: client tenant adds --key-file.
+func TestKeyFileErrorTyped(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		file string
+		op   string
+		is   error // the cause, when it is a known one
+		want string
+	}{
+		{"a directory", dir, KeyFileRead, nil, "read PEM key file " + dir + ": "},
+		{"in a missing directory", filepath.Join(dir, "missing", "keys.pem"), KeyFileWrite, fs.ErrNotExist,
+			"write key file " + filepath.Join(dir, "missing", "keys.pem") + ": "},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(DefaultConfig(), Options{Issuer: "http://localhost:4000/", KeyFile: tc.file})
+			kfe, ok := errors.AsType[*KeyFileError](err)
+			if !ok || kfe.File != tc.file || kfe.Op != tc.op || kfe.Unusable || kfe.Err == nil {
+				t.Fatalf("New: %#v (%v); want a %s *KeyFileError for %s", kfe, err, tc.op, tc.file)
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("%v does not wrap %v", err, tc.is)
+			}
+			if !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("%q, want it to start %q", err, tc.want)
+			}
+			assertNoFlagNames(t, err.Error())
 		})
 	}
 }

@@ -153,8 +153,12 @@ func (t *Tenant) signerFor(alg string) (mintSigner, *oauthError) {
 	if method == jwt.SigningMethodES256 {
 		ec, ok := t.keys.ec()
 		if !ok {
-			// The one flag named outside client/: whoever reads this HTTP answer has no Go error to add a hint to.
-			return mintSigner{}, errInvalidRequest("alg ES256 needs the tenant's P-256 key: start the tenant with --ec-key")
+			// Whoever reads this HTTP answer has no Go error to add a hint to, so the starting program's hint rides
+			// in it.
+			if t.hints.ECKey != "" {
+				return mintSigner{}, errInvalidRequest("alg ES256 needs the tenant's P-256 key: " + t.hints.ECKey)
+			}
+			return mintSigner{}, errInvalidRequest("alg ES256 needs the tenant's P-256 key, which this tenant was started without")
 		}
 		return mintSigner{alg: alg, method: method, priv: ec.priv, kid: ec.kid}, nil
 	}

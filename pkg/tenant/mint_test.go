@@ -284,7 +284,8 @@ func TestMintAlgHeaderLies(t *testing.T) {
 
 func TestMintBadAlgs(t *testing.T) {
 	t.Parallel()
-	plain := start(t, nil, Options{})
+	plain := start(t, nil, Options{Hints: cliHints}) // as client tenant starts it
+	bare := start(t, nil, Options{})                 // no hints: the generic wording
 	withEC := start(t, nil, Options{ECKey: true})
 	tests := []struct {
 		name string
@@ -299,8 +300,9 @@ func TestMintBadAlgs(t *testing.T) {
 		{"EdDSA", withEC, `{"alg":"EdDSA"}`, "not supported"},
 		{"padded", withEC, `{"alg":" RS256"}`, "not supported"},
 		{"not a string", withEC, `{"alg":256}`, "body must be"},
-		{"ES256 without EC key", plain, `{"alg":"ES256"}`, "--ec-key"},
-		{"ES256 without EC key, header too", plain, `{"alg":"ES256","header":{"kid":"x"}}`, "--ec-key"},
+		{"ES256 without EC key", plain, `{"alg":"ES256"}`, "alg ES256 needs the tenant's P-256 key: start the tenant with --ec-key"},
+		{"ES256 without EC key, header too", plain, `{"alg":"ES256","header":{"kid":"x"}}`, "start the tenant with --ec-key"},
+		{"ES256 without EC key or hint", bare, `{"alg":"ES256"}`, "alg ES256 needs the tenant's P-256 key, which this tenant was started without"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -311,6 +313,9 @@ func TestMintBadAlgs(t *testing.T) {
 			body := decodeObject(t, raw)
 			if body["error"] != "invalid_request" || !strings.Contains(body["error_description"].(string), tc.want) {
 				t.Fatalf("body %v, want invalid_request naming %q", body, tc.want)
+			}
+			if tc.f != plain {
+				assertNoFlagNames(t, body["error_description"].(string))
 			}
 			if resp.Header.Get("Cache-Control") != "no-store" {
 				t.Fatal("a mint error is cacheable")

@@ -48,6 +48,20 @@ type Options struct {
 	// MaxPendingDevicesPerClient bounds them per client, so one client cannot fill the store; default
 	// DefaultMaxPendingDevicesPerClient.
 	MaxPendingDevicesPerClient int
+	// Hints finish the HTTP answers that mean the tenant must be started differently, in the words of the program
+	// that starts it; empty, those answers say what is missing without naming a fix.
+	Hints Hints
+}
+
+// Hints are what whoever starts the tenant can change, added to the HTTP answers that need it. The package names
+// no flags: only the program that starts the tenant knows how its settings are spelled.
+type Hints struct {
+	// AllowedHosts follows the 421 answer to a Host the tenant does not serve, e.g. "start the tenant with
+	// --allowed-hosts to add it".
+	AllowedHosts string
+	// ECKey follows /dev/mint's answer to {"alg":"ES256"} from a tenant without a P-256 key, e.g. "start the
+	// tenant with --ec-key".
+	ECKey string
 }
 
 // Tenant serves the stand-in tenant's endpoints; it is safe for concurrent use.
@@ -71,6 +85,7 @@ type Tenant struct {
 	dpop         *dpop.Verifier  // DPoP proofs of token requests, with their replay cache
 	csrfKey      []byte          // signs the login form's CSRF tokens; new on every start
 	webOrigins   corsOrigins     // browser origins allowed to call /oauth/token and /userinfo
+	hints        Hints           // Options.Hints, for the answers that need them
 	handler      http.Handler
 }
 
@@ -96,6 +111,7 @@ func New(cfg *Config, opts Options) (*Tenant, error) {
 		clients:    make(map[string]Client, len(cfg.Clients)),
 		users:      make(map[string]User, len(cfg.Users)),
 		apiOrder:   append([]API(nil), cfg.APIs...),
+		hints:      opts.Hints,
 	}
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
@@ -140,11 +156,15 @@ func New(cfg *Config, opts Options) (*Tenant, error) {
 	return t, nil
 }
 
-// NormalizeIssuer checks that issuer is an absolute http(s) URL and gives it the trailing slash Auth0 writes.
+// ErrBadIssuer marks an issuer (Options.Issuer, NormalizeIssuer) that is not an absolute http(s) URL.
+var ErrBadIssuer = errors.New("not an absolute http(s) URL such as http://localhost:4000/")
+
+// NormalizeIssuer checks that issuer is an absolute http(s) URL and gives it the trailing slash Auth0 writes; an
+// error wraps ErrBadIssuer and quotes the value.
 func NormalizeIssuer(issuer string) (string, error) {
 	u, err := url.Parse(issuer)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return "", fmt.Errorf("issuer %q must be an absolute http(s) URL such as http://localhost:4000/ (--issuer)", issuer)
+		return "", fmt.Errorf("issuer %q: %w", issuer, ErrBadIssuer)
 	}
 	if !strings.HasSuffix(issuer, "/") {
 		issuer += "/"
