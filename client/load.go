@@ -231,7 +231,7 @@ func (a *app) loadTokens(ctx context.Context, conn *connOptions, o *loadOptions)
 			ClientID: conn.ClientID, ClientSecret: conn.ClientSecret, Audience: conn.Audience,
 		})
 		if err != nil {
-			return nil, &exitError{code: exitCannotGo, err: err}
+			return nil, &exitError{code: exitCannotGo, err: explainCredentialsError(err)}
 		}
 		return []string{tok.AccessToken}, nil
 	}

@@ -157,7 +157,7 @@ func (a *app) userToken(ctx context.Context, conn *connOptions, hc *http.Client,
 	case errors.Is(err, tokens.ErrLoginExpired):
 		return nil, false, fmt.Errorf("%w; run client login again (with offline_access in --scope to stay logged in)", err)
 	case err != nil:
-		return nil, false, err
+		return nil, false, explainRefreshError(err)
 	}
 	if refreshed && conn.Verbose {
 		fmt.Fprintln(a.stderr, "client: the access token was near expiry; refreshed it (the new refresh token is stored)")

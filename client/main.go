@@ -169,7 +169,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 			return code
 		}
 	}
-	msg := err.Error()
+	msg := explainTokensError(err).Error() // pkg/tokens names no flag or variable; the CLI's words add them
 	if strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "unknown flag") ||
 		strings.Contains(msg, "arg(s)") {
 		msg += "\nRun 'client --help' for usage."

@@ -224,9 +224,10 @@ func wordPrepareError(err error) error {
 	case errors.As(err, &need):
 		return fmt.Errorf("%w: set --client-id / AUTH0_CLIENT_ID and --client-secret / AUTH0_CLIENT_SECRET", err)
 	case errors.As(err, &cred) && cred.NoScope:
-		return fmt.Errorf("%w (check --noscope-client-id / --noscope-client-secret)", err)
+		return fmt.Errorf("%w (check --noscope-client-id / --noscope-client-secret)", explainCredentialsError(err))
 	case errors.As(err, &cred):
-		return fmt.Errorf("%w (check --client-id / AUTH0_CLIENT_ID and --client-secret / AUTH0_CLIENT_SECRET)", err)
+		return fmt.Errorf("%w (check --client-id / AUTH0_CLIENT_ID and --client-secret / AUTH0_CLIENT_SECRET)",
+			explainCredentialsError(err))
 	case errors.As(err, &grant) && grant.NoScope:
 		return fmt.Errorf("%w: pick a client without it for --noscope-client-id", err)
 	case errors.As(err, &grant):

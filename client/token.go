@@ -132,7 +132,7 @@ func (a *app) tokenCache(o *tokenOptions) *tokens.Cache {
 	}
 	dir, err := tokens.DefaultCacheDir(a.getenv)
 	if err != nil {
-		fmt.Fprintf(a.stderr, "client: warning: %v\n", err)
+		fmt.Fprintf(a.stderr, "client: warning: %v\n", explainTokensError(err))
 		return nil
 	}
 	return &tokens.Cache{Dir: dir}
@@ -185,13 +185,10 @@ func (a *app) acquireToken(ctx context.Context, conn *connOptions, hc *http.Clie
 		if errors.Is(err, context.Canceled) {
 			return nil, false, errors.New("interrupted before a token was issued")
 		}
-		if te, ok := errors.AsType[*tokens.TokenError](err); ok && o.device &&
-			(te.Code == "invalid_client" || te.Code == "unauthorized_client") && te.Hint == "" {
-			te.Hint = fmt.Sprintf("the device flow needs a public (native) application and sends no client secret; "+
-				"%q is not one: pass the --client-id / AUTH0_CLIENT_ID of a public client (the stand-in's is cli), "+
-				"or drop --device to use client credentials with --client-secret", conn.ClientID)
+		if o.device {
+			return nil, false, explainDeviceError(err, conn.ClientID)
 		}
-		return nil, false, err
+		return nil, false, explainCredentialsError(err)
 	}
 	if o.dpop && !strings.EqualFold(tok.TokenType, "DPoP") {
 		fmt.Fprintf(a.stderr, "client: note: the tenant issued a %q token, not a DPoP-bound one: it ignores DPoP proofs\n", tok.TokenType)

@@ -52,6 +52,10 @@ type Cache struct {
 	Now    func() time.Time // nil means time.Now
 }
 
+// ErrNoCacheDir is DefaultCacheDir's answer when the platform names no cache directory for the user (no home),
+// wrapped with the reason; the caller says how to give one or to do without.
+var ErrNoCacheDir = errors.New("no cache directory")
+
 // DefaultCacheDir is the user's cache directory for tokencheck: $XDG_CACHE_HOME/tokencheck when getenv gives
 // XDG_CACHE_HOME, else os.UserCacheDir()/tokencheck.
 func DefaultCacheDir(getenv func(string) string) (string, error) {
@@ -62,7 +66,7 @@ func DefaultCacheDir(getenv func(string) string) (string, error) {
 	}
 	dir, err := os.UserCacheDir()
 	if err != nil {
-		return "", fmt.Errorf("no cache directory: %w; set XDG_CACHE_HOME or use --no-cache", err)
+		return "", fmt.Errorf("%w: %w", ErrNoCacheDir, err)
 	}
 	return filepath.Join(dir, "tokencheck"), nil
 }

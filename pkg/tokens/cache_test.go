@@ -105,6 +105,28 @@ func TestDefaultCacheDir(t *testing.T) {
 	}
 }
 
+// TestDefaultCacheDirWithoutHome: with no cache directory at all the error is ErrNoCacheDir, wrapping the
+// platform's reason; how to give one (a variable, or doing without the cache) is the caller's to say.
+func TestDefaultCacheDirWithoutHome(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
+		t.Skip("the cache directory comes from HOME or XDG_CACHE_HOME only on Unix")
+	}
+	t.Setenv("XDG_CACHE_HOME", "")
+	t.Setenv("HOME", "")
+	_, reason := os.UserCacheDir()
+	if reason == nil {
+		t.Skip("this platform names a cache directory without a home")
+	}
+	_, err := DefaultCacheDir(func(string) string { return "" })
+	if !errors.Is(err, ErrNoCacheDir) {
+		t.Fatalf("DefaultCacheDir = %v, want ErrNoCacheDir", err)
+	}
+	// The platform's reason may name XDG_CACHE_HOME itself (it is os.UserCacheDir's); the package adds no hint.
+	if want := "no cache directory: " + reason.Error(); err.Error() != want {
+		t.Errorf("error %q, want %q: the fact and the platform's reason, nothing more", err, want)
+	}
+}
+
 func TestCacheLoadMissesAndExpiry(t *testing.T) {
 	now := time.Now()
 	c := &Cache{Dir: t.TempDir(), Now: func() time.Time { return now }}

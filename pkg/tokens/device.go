@@ -40,7 +40,7 @@ func Device(ctx context.Context, hc *http.Client, d *Discovery, r DeviceRequest)
 		return nil, errors.New("the tenant's discovery document has no token_endpoint")
 	}
 	if r.ClientID == "" {
-		return nil, errors.New("no client id: set --client-id or AUTH0_CLIENT_ID (a native application with the device code grant)")
+		return nil, fmt.Errorf("%w: the device code grant needs a native application's client id", ErrNoClientID)
 	}
 	cfg := &oauth2.Config{
 		ClientID: r.ClientID,

@@ -76,14 +76,20 @@ func TestDeviceMisconfigured(t *testing.T) {
 		d       *Discovery
 		id      string
 		wantErr string
+		wantIs  error
 	}{
-		{"no device endpoint", &Discovery{TokenEndpoint: "http://x/oauth/token"}, "cli", "no device_authorization_endpoint"},
-		{"no client id", &Discovery{TokenEndpoint: "http://x/t", DeviceAuthorizationEndpoint: "http://x/d"}, "", "no client id"},
+		{"no device endpoint", &Discovery{TokenEndpoint: "http://x/oauth/token"}, "cli", "no device_authorization_endpoint", nil},
+		{"no client id", &Discovery{TokenEndpoint: "http://x/t", DeviceAuthorizationEndpoint: "http://x/d"}, "",
+			"no client id: the device code grant needs a native application's client id", ErrNoClientID},
 	}
 	for _, tc := range tests {
 		_, err := Device(context.Background(), nil, tc.d, DeviceRequest{ClientID: tc.id})
 		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 			t.Errorf("%s: error = %v, want %q", tc.name, err, tc.wantErr)
 		}
+		if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
+			t.Errorf("%s: error %v is not %v", tc.name, err, tc.wantIs)
+		}
+		assertNoCLIWords(t, err)
 	}
 }

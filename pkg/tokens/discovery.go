@@ -15,25 +15,56 @@ import (
 const maxDocument = 1 << 20
 
 // ErrUnreachable marks a tenant that could not be contacted at all (refused, DNS, timeout), as opposed to one that
-// answered with an error.
+// answered with an error. Every *UnreachableError matches it.
 var ErrUnreachable = errors.New("tenant unreachable")
 
-// unreachableError is a transport failure (the request never got an HTTP answer); it matches ErrUnreachable and
-// shows only the root cause, not the URL again.
-type unreachableError struct{ err error }
+// UnreachableError is a request to the tenant that never got an HTTP answer. It names what was asked and where, so
+// a caller can say which setting points there; Err is the transport's root cause, without the URL again.
+type UnreachableError struct {
+	What string // "tenant" (discovery, the stand-in's endpoints), "token endpoint", "JWKS" or "end_session_endpoint"
+	URL  string
+	Err  error
+}
 
-func (e *unreachableError) Error() string        { return e.err.Error() }
-func (e *unreachableError) Unwrap() error        { return e.err }
-func (e *unreachableError) Is(target error) bool { return target == ErrUnreachable }
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach the %s at %s: %v", e.What, e.URL, e.Err)
+}
 
-// unreachable wraps a transport error from http.Client.Do as an unreachableError.
-func unreachable(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
+// Unwrap gives the transport's error.
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// Is makes every UnreachableError match ErrUnreachable.
+func (e *UnreachableError) Is(target error) bool { return target == ErrUnreachable }
+
+// unreachable is the UnreachableError for a transport error from http.Client.Do (or x/oauth2) sent to u.
+func unreachable(what, u string, err error) *UnreachableError {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
 		err = ue.Err
 	}
-	return &unreachableError{err: err}
+	return &UnreachableError{What: what, URL: u, Err: err}
 }
+
+// BadIssuerError is an issuer that is not an http(s) URL, refused before anything is sent, so the caller can say
+// how to give one.
+type BadIssuerError struct{ Issuer string }
+
+func (e *BadIssuerError) Error() string {
+	return fmt.Sprintf("issuer %q is not an http(s) URL", e.Issuer)
+}
+
+// DiscoveryError is a tenant that answered but gave no usable metadata document at any well-known path: the URL is
+// likely not the tenant's. Err is the last document's problem.
+type DiscoveryError struct {
+	URL string // the issuer URL the documents were looked for under
+	Err error
+}
+
+func (e *DiscoveryError) Error() string {
+	return fmt.Sprintf("tenant at %s has no usable discovery document: %v", e.URL, e.Err)
+}
+
+// Unwrap gives the last document's problem.
+func (e *DiscoveryError) Unwrap() error { return e.Err }
 
 // Discovery is the part of an OIDC / RFC 8414 metadata document the client uses.
 type Discovery struct {
@@ -57,15 +88,15 @@ var wellKnown = []string{".well-known/openid-configuration", ".well-known/oauth-
 
 // Discover fetches the tenant's metadata from issuerURL's well-known documents. The document's issuer may differ
 // from issuerURL (the stand-in's public issuer is independent of the address it is reached at); callers that
-// validate tokens should use Discovery.Issuer. An unreachable tenant gives an error wrapping ErrUnreachable that says
-// how to fix it.
+// validate tokens should use Discovery.Issuer. The errors are typed, for the caller to word: a *BadIssuerError, an
+// *UnreachableError (matching ErrUnreachable) or a *DiscoveryError.
 func Discover(ctx context.Context, hc *http.Client, issuerURL string) (*Discovery, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
 	base, err := url.Parse(strings.TrimSpace(issuerURL))
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("issuer %q is not an http(s) URL: set --issuer / ISSUER_URL (e.g. http://localhost:4000/) or AUTH0_DOMAIN", issuerURL)
+		return nil, &BadIssuerError{Issuer: issuerURL}
 	}
 	if !strings.HasSuffix(base.Path, "/") {
 		base.Path += "/"
@@ -77,15 +108,15 @@ func Discover(ctx context.Context, hc *http.Client, issuerURL string) (*Discover
 		if err == nil {
 			return d, nil
 		}
-		if errors.Is(err, ErrUnreachable) {
-			return nil, fmt.Errorf("cannot reach the tenant at %s: %w; is it running? set --issuer / ISSUER_URL", base, err)
+		if ue, ok := errors.AsType[*UnreachableError](err); ok {
+			return nil, &UnreachableError{What: "tenant", URL: base.String(), Err: ue.Err}
 		}
 		lastErr = err
 		if status != http.StatusNotFound {
 			break
 		}
 	}
-	return nil, fmt.Errorf("tenant at %s has no usable discovery document: %w; check --issuer / ISSUER_URL", base, lastErr)
+	return nil, &DiscoveryError{URL: base.String(), Err: lastErr}
 }
 
 func fetchDiscovery(ctx context.Context, hc *http.Client, u string) (*Discovery, int, error) {
@@ -96,7 +127,7 @@ func fetchDiscovery(ctx context.Context, hc *http.Client, u string) (*Discovery,
 	req.Header.Set("Accept", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, 0, unreachable(err)
+		return nil, 0, unreachable("tenant", u, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocument))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -36,15 +37,19 @@ func TestDiscover(t *testing.T) {
 		wantToken string
 		wantErr   string
 		unreach   bool
+		typed     func(error) bool // the error's type, for the caller to word
 	}{
 		{name: "openid configuration", issuer: ft.url(), wantToken: ft.srv.URL + "/oauth/token"},
 		{name: "no trailing slash", issuer: ft.srv.URL, wantToken: ft.srv.URL + "/oauth/token"},
 		{name: "falls back to RFC 8414", issuer: fallback.url(), wantToken: fallback.srv.URL + "/oauth/token"},
-		{name: "unreachable", issuer: closedURL, wantErr: "cannot reach the tenant at " + closedURL, unreach: true},
-		{name: "server error is not hidden by the fallback", issuer: broken.URL + "/", wantErr: "500"},
-		{name: "not JSON", issuer: notJSON.URL, wantErr: "not a JSON metadata document"},
-		{name: "not a URL", issuer: "localhost:4000", wantErr: "set --issuer / ISSUER_URL"},
-		{name: "empty", issuer: "", wantErr: "is not an http(s) URL"},
+		{name: "unreachable", issuer: closedURL, wantErr: "cannot reach the tenant at " + closedURL, unreach: true,
+			typed: isUnreachable("tenant", closedURL)},
+		{name: "server error is not hidden by the fallback", issuer: broken.URL + "/", wantErr: "500",
+			typed: isDiscoveryError(broken.URL + "/")},
+		{name: "not JSON", issuer: notJSON.URL, wantErr: "not a JSON metadata document", typed: isDiscoveryError(notJSON.URL + "/")},
+		{name: "not a URL", issuer: "localhost:4000", wantErr: `issuer "localhost:4000" is not an http(s) URL`,
+			typed: isBadIssuer("localhost:4000")},
+		{name: "empty", issuer: "", wantErr: "is not an http(s) URL", typed: isBadIssuer("")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -58,6 +63,10 @@ func TestDiscover(t *testing.T) {
 				if got := errors.Is(err, ErrUnreachable); got != tc.unreach {
 					t.Fatalf("errors.Is(err, ErrUnreachable) = %v, want %v", got, tc.unreach)
 				}
+				if !tc.typed(err) {
+					t.Fatalf("error %#v is not of the type the case wants", err)
+				}
+				assertNoCLIWords(t, err)
 				return
 			}
 			if err != nil {
@@ -80,5 +89,42 @@ func TestIsStandIn(t *testing.T) {
 	var nilD *Discovery
 	if nilD.IsStandIn() || (&Discovery{Issuer: "https://x.auth0.com/"}).IsStandIn() {
 		t.Fatal("IsStandIn() true without a mint_endpoint")
+	}
+}
+
+// isUnreachable, isDiscoveryError and isBadIssuer check an error's type and the facts it carries.
+func isUnreachable(what, u string) func(error) bool {
+	return func(err error) bool {
+		e, ok := errors.AsType[*UnreachableError](err)
+		return ok && e.What == what && e.URL == u && e.Err != nil
+	}
+}
+
+func isDiscoveryError(u string) func(error) bool {
+	return func(err error) bool {
+		e, ok := errors.AsType[*DiscoveryError](err)
+		return ok && e.URL == u && e.Err != nil
+	}
+}
+
+func isBadIssuer(issuer string) func(error) bool {
+	return func(err error) bool {
+		e, ok := errors.AsType[*BadIssuerError](err)
+		return ok && e.Issuer == issuer
+	}
+}
+
+// cliWords are what only a command line may name: its flags and environment variables. The package reports facts
+// in typed errors; its caller says which setting to change.
+var cliWords = regexp.MustCompile(`--[a-z]{3,}|AUTH0_|ISSUER_URL|XDG_`)
+
+// assertNoCLIWords fails the test when err's text names a flag or an environment variable.
+func assertNoCLIWords(t *testing.T, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if w := cliWords.FindString(err.Error()); w != "" {
+		t.Errorf("error %q names %q: a library error must not word the CLI's hints", err, w)
 	}
 }

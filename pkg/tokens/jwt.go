@@ -10,7 +10,7 @@ import (
 )
 
 // DecodeUnverified returns a compact JWT's header and claims WITHOUT checking its signature or any claim. It is for
-// showing a token to a person (client token --json), never for deciding whether to trust it.
+// showing a token to a person, never for deciding whether to trust it.
 func DecodeUnverified(token string) (header, claims map[string]any, err error) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {

@@ -39,7 +39,7 @@ const (
 const GrantUser = "authorization_code"
 
 // UserCacheKey is where a user's tokens for issuer, client and audience live in the cache. The scope is not part
-// of it: `client token --user` finds the login whatever scope it asked for.
+// of it: the login is found whatever scope it was made with.
 func UserCacheKey(issuer, clientID, audience string) CacheKey {
 	return CacheKey{Issuer: issuer, ClientID: clientID, Audience: audience, Grant: GrantUser}
 }
@@ -91,7 +91,7 @@ func Login(ctx context.Context, hc *http.Client, d *Discovery, r LoginRequest) (
 	case d.TokenEndpoint == "":
 		return nil, errors.New("the tenant's discovery document has no token_endpoint")
 	case r.ClientID == "":
-		return nil, errors.New("no client id: a native application with a loopback redirect URI is needed")
+		return nil, fmt.Errorf("%w: a native application with a loopback redirect URI is needed", ErrNoClientID)
 	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
@@ -266,7 +266,7 @@ func fetchJWKS(ctx context.Context, hc *http.Client, u string) ([]byte, error) {
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("fetch JWKS %s: %w", u, unreachable(err))
+		return nil, unreachable("JWKS", u, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

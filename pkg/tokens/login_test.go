@@ -113,6 +113,28 @@ func TestVerifyIDToken(t *testing.T) {
 	}
 }
 
+// TestLoginErrorsAreTyped: what stops a login before or after the browser is a fact the caller can word: no client
+// id (ErrNoClientID), or a JWKS it cannot reach to check the ID token (an *UnreachableError inside the
+// *IDTokenError).
+func TestLoginErrorsAreTyped(t *testing.T) {
+	t.Parallel()
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	d := &Discovery{Issuer: "http://x/", AuthorizationEndpoint: "http://x/authorize", TokenEndpoint: "http://x/token",
+		JWKSURI: closed.URL + "/jwks"}
+	_, err := Login(context.Background(), nil, d, LoginRequest{})
+	if !errors.Is(err, ErrNoClientID) {
+		t.Errorf("Login without a client id: %v, want ErrNoClientID", err)
+	}
+	assertNoCLIWords(t, err)
+
+	err = verifyIDToken(context.Background(), &http.Client{Timeout: 5 * time.Second}, d, "native", "n", "x.y.z")
+	if _, isID := errors.AsType[*IDTokenError](err); !isID || !isUnreachable("JWKS", d.JWKSURI)(err) {
+		t.Errorf("ID token check with the JWKS down: %#v, want an *IDTokenError wrapping an *UnreachableError", err)
+	}
+	assertNoCLIWords(t, err)
+}
+
 func TestUserTokenFromCache(t *testing.T) {
 	t.Parallel()
 	now := time.Now()

@@ -169,7 +169,7 @@ func postJSON(ctx context.Context, hc *http.Client, u string, body []byte, out a
 	req.Header.Set("Accept", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("cannot reach the tenant at %s: %w; is it running? set --issuer / ISSUER_URL", u, unreachable(err))
+		return unreachable("tenant", u, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxDocument))

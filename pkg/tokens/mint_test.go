@@ -61,9 +61,11 @@ func TestMintErrors(t *testing.T) {
 	}
 	ft.srv.Close()
 	gone := Minter{Endpoint: ft.srv.URL + "/dev/mint", HTTP: &http.Client{Timeout: time.Second}}
-	if _, err := gone.Mint(context.Background(), nil, nil); err == nil || !strings.Contains(err.Error(), "cannot reach the tenant") {
-		t.Errorf("Mint against a closed tenant: %v", err)
+	_, err := gone.Mint(context.Background(), nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "cannot reach the tenant") || !isUnreachable("tenant", gone.Endpoint)(err) {
+		t.Errorf("Mint against a closed tenant: %v, want an *UnreachableError for %s", err, gone.Endpoint)
 	}
+	assertNoCLIWords(t, err)
 }
 
 func TestRotate(t *testing.T) {

@@ -46,7 +46,8 @@ type TokenError struct {
 	Code        string
 	Description string
 	Endpoint    string
-	// Hint says which settings to check, when the error points at them.
+	// Hint is what the flow alone can tell about the refusal (the user denied the device, the code expired). It
+	// names no setting: which flag or variable to fix is the caller's to say, from Code.
 	Hint string
 }
 
@@ -65,6 +66,13 @@ func (e *TokenError) Error() string {
 	return msg
 }
 
+// ErrNoClientID is a token request without a client id, refused before anything is sent: which setting gives one
+// is the caller's to say.
+var ErrNoClientID = errors.New("no client id")
+
+// ErrNoClientSecret is a client-credentials request without the client's secret, refused before anything is sent.
+var ErrNoClientSecret = errors.New("no client secret")
+
 // ClientCredentials gets a machine-to-machine token (RFC 6749 §4.4) from d's token endpoint, sending Auth0's
 // audience parameter and the credentials in the form body (client_secret_post, accepted by Auth0 and the stand-in).
 func ClientCredentials(ctx context.Context, hc *http.Client, d *Discovery, r Request) (*Token, error) {
@@ -72,10 +80,10 @@ func ClientCredentials(ctx context.Context, hc *http.Client, d *Discovery, r Req
 		return nil, errors.New("the tenant's discovery document has no token_endpoint")
 	}
 	if r.ClientID == "" {
-		return nil, errors.New("no client id: set --client-id or AUTH0_CLIENT_ID")
+		return nil, ErrNoClientID
 	}
 	if r.ClientSecret == "" {
-		return nil, errors.New("no client secret: set --client-secret or AUTH0_CLIENT_SECRET")
+		return nil, ErrNoClientSecret
 	}
 	cfg := clientcredentials.Config{
 		ClientID:     r.ClientID,
@@ -89,17 +97,7 @@ func ClientCredentials(ctx context.Context, hc *http.Client, d *Discovery, r Req
 	}
 	tok, err := cfg.Token(withClient(ctx, hc))
 	if err != nil {
-		err = tokenErr(d.TokenEndpoint, err)
-		var te *TokenError
-		if errors.As(err, &te) {
-			switch te.Code {
-			case "invalid_client", "unauthorized_client", "access_denied":
-				te.Hint = "check --client-id / AUTH0_CLIENT_ID, --client-secret / AUTH0_CLIENT_SECRET and --audience / AUTH0_AUDIENCE"
-			case "invalid_scope":
-				te.Hint = "check --scope against the scopes granted to the client"
-			}
-		}
-		return nil, err
+		return nil, tokenErr(d.TokenEndpoint, err)
 	}
 	return fromOAuth2(tok), nil
 }
@@ -130,10 +128,8 @@ func tokenErr(endpoint string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("token request to %s: %w", endpoint, err)
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("cannot reach the token endpoint %s: %w; is the tenant running? check --issuer / ISSUER_URL",
-			endpoint, unreachable(ue))
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		return unreachable("token endpoint", endpoint, ue)
 	}
 	return fmt.Errorf("token request to %s: %w", endpoint, err)
 }

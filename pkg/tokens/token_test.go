@@ -28,14 +28,15 @@ func TestClientCredentials(t *testing.T) {
 		req      Request
 		wantErr  string
 		wantCode string
+		wantIs   error
 	}{
 		{name: "granted", req: Request{ClientID: "quickstart-read", ClientSecret: "read-secret", Audience: testissuer.Audience, Scope: "read:messages"}},
 		{name: "wrong secret shows the tenant's description", req: Request{ClientID: "quickstart-read", ClientSecret: "nope", Audience: testissuer.Audience},
 			wantErr: "HTTP 401 invalid_client): Unauthorized", wantCode: "invalid_client"},
 		{name: "audience not granted", req: Request{ClientID: "quickstart-read", ClientSecret: "read-secret", Audience: "https://other"},
 			wantErr: "Client has not been granted scopes for https://other", wantCode: "access_denied"},
-		{name: "no client id", req: Request{ClientSecret: "s"}, wantErr: "no client id: set --client-id or AUTH0_CLIENT_ID"},
-		{name: "no secret", req: Request{ClientID: "quickstart-read"}, wantErr: "no client secret: set --client-secret or AUTH0_CLIENT_SECRET"},
+		{name: "no client id", req: Request{ClientSecret: "s"}, wantErr: "no client id", wantIs: ErrNoClientID},
+		{name: "no secret", req: Request{ClientID: "quickstart-read"}, wantErr: "no client secret", wantIs: ErrNoClientSecret},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -44,10 +45,17 @@ func TestClientCredentials(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error = %v, want it to contain %q", err, tc.wantErr)
 				}
-				var te *TokenError
-				if tc.wantCode != "" && (!errors.As(err, &te) || te.Code != tc.wantCode) {
+				te, isTE := errors.AsType[*TokenError](err)
+				if tc.wantCode != "" && (!isTE || te.Code != tc.wantCode) {
 					t.Fatalf("error %v is not a TokenError with code %q", err, tc.wantCode)
 				}
+				if isTE && te.Hint != "" {
+					t.Errorf("Hint = %q: which setting to fix is the caller's to say", te.Hint)
+				}
+				if tc.wantIs != nil && !errors.Is(err, tc.wantIs) {
+					t.Fatalf("error %v is not %v", err, tc.wantIs)
+				}
+				assertNoCLIWords(t, err)
 				return
 			}
 			if err != nil {
@@ -86,6 +94,10 @@ func TestClientCredentialsUnreachable(t *testing.T) {
 	if err == nil || !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "cannot reach the token endpoint") {
 		t.Fatalf("error = %v, want an ErrUnreachable naming the token endpoint", err)
 	}
+	if ue, ok := errors.AsType[*UnreachableError](err); !ok || ue.What != "token endpoint" || ue.URL != d.TokenEndpoint {
+		t.Errorf("error %#v: want an *UnreachableError for the token endpoint %s", err, d.TokenEndpoint)
+	}
+	assertNoCLIWords(t, err)
 	if strings.Contains(err.Error(), "\n") {
 		t.Errorf("error spans lines: %q", err)
 	}

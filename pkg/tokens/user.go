@@ -80,7 +80,7 @@ func Refresh(ctx context.Context, hc *http.Client, d *Discovery, clientID string
 	if err != nil {
 		err = tokenErr(d.TokenEndpoint, err)
 		if te, ok := errors.AsType[*TokenError](err); ok && te.Code == "invalid_grant" {
-			te.Hint = "the login was revoked or has expired; run client login again"
+			te.Hint = "the login was revoked or has expired"
 		}
 		return nil, err
 	}
@@ -116,7 +116,7 @@ func EndSession(ctx context.Context, hc *http.Client, d *Discovery, clientID, id
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("cannot reach the end_session_endpoint %s: %w", d.EndSessionEndpoint, unreachable(err))
+		return unreachable("end_session_endpoint", d.EndSessionEndpoint, err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
