@@ -38,7 +38,8 @@ func (s *SyncBuffer) String() string {
 // Everything is bounded by a 5 s deadline.
 func RawGet(tb testing.TB, addr, path, headerLine string) int {
 	tb.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	d := net.Dialer{Timeout: 5 * time.Second}
+	conn, err := d.DialContext(tb.Context(), "tcp", addr)
 	if err != nil {
 		tb.Fatal(err)
 	}

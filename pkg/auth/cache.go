@@ -29,11 +29,12 @@ const (
 )
 
 // cacheEntry is one verified token: its claims, the key that verified it and when the entry stops being trusted.
+// The claims are part of the entry, not a pointer to them: a full cache is that many fewer objects for every
+// garbage collection to trace.
 type cacheEntry struct {
-	token   string // the whole token: the key only finds the entry, this proves it is the token's
-	claims  *Claims
+	claims  Claims  // the kid that verified the token is claims.KeyID()
+	token   string  // the whole token: the key only finds the entry, this proves it is the token's
 	keys    *keySet // the issuer's key set the kid belongs to
-	kid     string
 	key     *rsa.PublicKey
 	expires time.Time
 }
@@ -80,17 +81,19 @@ func (c *tokenCache) get(key uint64, token string, now time.Time) (*Claims, bool
 		c.m.cacheMiss.Inc()
 		return nil, false
 	}
-	if vk, known := e.keys.lookup(e.kid); !now.Before(e.expires) || !known || vk.pub != e.key {
+	if vk, known := e.keys.lookup(e.claims.keyID); !now.Before(e.expires) || !known || vk.pub != e.key {
 		s.Remove(key)
 		c.m.cacheMiss.Inc()
 		return nil, false
 	}
 	c.m.cacheHit.Inc()
-	return e.claims, true
+	return &e.claims, true
 }
 
-// add caches a successful validation until exp or maxAge, whichever is sooner; oversized claims are skipped.
-func (c *tokenCache) add(key uint64, token string, claims *Claims, now time.Time, maxAge time.Duration, keys *keySet, pub *rsa.PublicKey) {
+// add caches e, whose claims a successful validation of token filled, until exp or maxAge, whichever is sooner;
+// oversized claims are skipped.
+func (c *tokenCache) add(key uint64, token string, e *cacheEntry, now time.Time, maxAge time.Duration, keys *keySet, pub *rsa.PublicKey) {
+	claims := &e.claims
 	if claims.ExpiresAt == nil || len(token)+estimateSize(claims) > maxCacheEntryBytes {
 		return
 	}
@@ -102,7 +105,7 @@ func (c *tokenCache) add(key uint64, token string, claims *Claims, now time.Time
 		return
 	}
 	// A copy: token points into the request's header, which the cache must not keep alive.
-	e := &cacheEntry{token: strings.Clone(token), claims: claims, keys: keys, kid: claims.keyID, key: pub, expires: expires}
+	e.token, e.keys, e.key, e.expires = strings.Clone(token), keys, pub, expires
 	if c.shard(key).Add(key, e) {
 		c.m.cacheEvict.Inc()
 	}
@@ -112,7 +115,7 @@ func (c *tokenCache) add(key uint64, token string, claims *Claims, now time.Time
 func (c *tokenCache) dropKID(keys *keySet, kid string) {
 	for _, s := range c.shards {
 		for _, k := range s.Keys() {
-			if e, ok := s.Peek(k); ok && e.kid == kid && e.keys == keys {
+			if e, ok := s.Peek(k); ok && e.claims.keyID == kid && e.keys == keys {
 				s.Remove(k)
 			}
 		}

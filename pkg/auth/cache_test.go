@@ -185,11 +185,11 @@ func TestCacheHitNeedsTheSameToken(t *testing.T) {
 	ks := &keySet{}
 	snap := map[string]verifyKey{"k1": {pub: pub}}
 	ks.snap.Store(&snap)
-	claims := &Claims{keyID: "k1"}
-	claims.ExpiresAt = jwt.NewNumericDate(now.Add(time.Hour))
+	entry := &cacheEntry{claims: Claims{keyID: "k1"}}
+	entry.claims.ExpiresAt = jwt.NewNumericDate(now.Add(time.Hour))
 	const token, forged = "header.claims.signature", "header.claims.forgery!!"
 	key := c.key(token)
-	c.add(key, token, claims, now, time.Minute, ks, pub)
+	c.add(key, token, entry, now, time.Minute, ks, pub)
 	cases := []struct {
 		name  string
 		key   uint64

@@ -21,6 +21,7 @@ const minRSABits = 2048
 // verifyKey is one kid of the key set. A known kid whose key is unusable (not RSA, wrong alg/use/key_ops, too
 // short, ambiguous) keeps an entry with pub nil, so tokens naming it are rejected without triggering refetches.
 type verifyKey struct {
+	kid string // the snapshot's own copy, which cached claims share instead of each token's decoded copy
 	pub *rsa.PublicKey
 	jwk *jwkset.JWK // what keyfunc reads; its Key() is pub, so the cache can compare keys by identity
 }
@@ -213,7 +214,7 @@ func (k *keySet) publish(ctx context.Context, entries []entry, problems []string
 	ambiguous := map[string]bool{}
 	for _, e := range entries {
 		j := e.jwk
-		vk := verifyKey{pub: usableJWK(j.Key(), e.marshal), jwk: &j}
+		vk := verifyKey{kid: e.marshal.KID, pub: usableJWK(j.Key(), e.marshal), jwk: &j}
 		if why := weakRSA(j.Key()); why != "" {
 			problems = append(problems, fmt.Sprintf("kid %q: %s", truncate(e.marshal.KID), why))
 		}

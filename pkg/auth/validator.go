@@ -148,22 +148,30 @@ func (v *Validator) validateToken(ctx context.Context, token string) (*Claims, e
 	if err != nil {
 		return nil, err
 	}
-	c, pub, err := v.verify(ctx, ik, token)
+	// A token that may be cached is decoded straight into its entry: one allocation for entry and claims.
+	var e *cacheEntry
+	c := &Claims{}
+	if cacheable {
+		e = &cacheEntry{}
+		c = &e.claims
+	}
+	pub, err := v.verify(ctx, ik, token, c)
 	if err != nil {
 		return nil, err
 	}
 	if cacheable {
-		v.cache.add(key, token, c, v.opts.now(), v.opts.cacheMaxAge, ik.keys, pub)
+		v.cache.add(key, token, e, v.opts.now(), v.opts.cacheMaxAge, ik.keys, pub)
 	}
 	return c, nil
 }
 
-// verify is the uncached path: parse, check headers, find the key, verify the signature, check the claims.
-func (v *Validator) verify(ctx context.Context, ik *issuerKeys, token string) (*Claims, *rsa.PublicKey, error) {
+// verify is the uncached path: parse, check headers, find the key, verify the signature, check the claims, which
+// it decodes into claims. It returns the key that verified the token.
+func (v *Validator) verify(ctx context.Context, ik *issuerKeys, token string, claims *Claims) (*rsa.PublicKey, error) {
 	if len(token) > maxTokenBytes {
-		return nil, nil, &ValidationError{Reason: ReasonMalformed, Err: errTooLarge}
+		return nil, &ValidationError{Reason: ReasonMalformed, Err: errTooLarge}
 	}
-	claims := &Claims{interns: v.interns}
+	claims.interns = v.interns
 	var kid string
 	var key *rsa.PublicKey
 	tok, err := ik.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
@@ -186,10 +194,10 @@ func (v *Validator) verify(ctx context.Context, ik *issuerKeys, token string) (*
 			s, _ := tok.Header["kid"].(string)
 			ve.KID = truncate(s)
 		}
-		return nil, nil, ve
+		return nil, ve
 	}
 	claims.keyID = kid
-	return claims, key, nil
+	return key, nil
 }
 
 // key enforces the header rules and returns the RSA key named by kid, never one the token itself points at
@@ -223,7 +231,7 @@ func (v *Validator) key(ctx context.Context, ik *issuerKeys, t *jwt.Token) (*rsa
 		if vk.pub == nil {
 			return nil, kid, errBadKey
 		}
-		return vk.pub, kid, nil
+		return vk.pub, vk.kid, nil
 	}
 	// Unknown kid: keyfunc reads the key set, whose KeyRead waits (at most unknownKIDWaitMax) for a refetch and
 	// returns the key it then finds; that key is the one used, after the same RSA checks as every other key.
