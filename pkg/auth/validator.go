@@ -150,10 +150,12 @@ func (v *Validator) validateToken(ctx context.Context, token string) (*Claims, e
 	}
 	// A token that may be cached is decoded straight into its entry: one allocation for entry and claims.
 	var e *cacheEntry
-	c := &Claims{}
+	var c *Claims
 	if cacheable {
 		e = &cacheEntry{}
 		c = &e.claims
+	} else {
+		c = &Claims{}
 	}
 	pub, err := v.verify(ctx, ik, token, c)
 	if err != nil {
