@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/tokencheck/tokencheck/internal/local"
 	"github.com/tokencheck/tokencheck/pkg/dpop"
 )
 
@@ -198,7 +199,7 @@ func (a *app) addConnFlags(cmd *cobra.Command) *connOptions {
 	}
 	api := a.getenv("API_URL")
 	if api == "" {
-		api = "http://localhost:3010"
+		api = local.APIURL
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Issuer, "issuer", issuer, "token issuer URL, or an Auth0 domain (env ISSUER_URL or AUTH0_DOMAIN)")

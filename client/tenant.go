@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokencheck/tokencheck/internal/httpserve"
+	"github.com/tokencheck/tokencheck/internal/local"
 	"github.com/tokencheck/tokencheck/pkg/tenant"
 )
 
@@ -80,8 +81,8 @@ address.`,
 		Args: cobra.NoArgs,
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.addr, "addr", "127.0.0.1:4000", "`HOST:PORT` to listen on")
-	f.StringVar(&o.issuer, "issuer", "http://localhost:4000/", "public issuer `URL` written into iss and discovery (with --tls: https://localhost:4000/)")
+	f.StringVar(&o.addr, "addr", local.TenantAddr, "`HOST:PORT` to listen on")
+	f.StringVar(&o.issuer, "issuer", local.IssuerURL, "public issuer `URL` written into iss and discovery (with --tls: https://localhost:4000/)")
 	f.StringVar(&o.config, "config", "", "YAML `FILE` of APIs, clients and users (default: the built-in default)")
 	f.StringVar(&o.keyFile, "key-file", "", "PEM `FILE` (PKCS#8 private keys, e.g. keys.pem) keeping the signing keys across restarts; created 0600 if missing")
 	f.StringVar(&o.allowedHosts, "allowed-hosts", "", "comma-separated `HOSTS` the tenant answers, ports ignored; any other Host gets 421 "+
@@ -183,7 +184,7 @@ func (a *app) runTenant(ctx context.Context, o *tenantOptions, changed func(stri
 		return err
 	}
 	if tlsCfg != nil && !changed("issuer") {
-		o.issuer = "https://localhost:4000/"
+		o.issuer = local.IssuerURLTLS
 	}
 	issuer, err := tenant.NormalizeIssuer(o.issuer)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokencheck/tokencheck/internal/local"
 	"github.com/tokencheck/tokencheck/internal/tty"
 	"github.com/tokencheck/tokencheck/pkg/conformance"
 	"github.com/tokencheck/tokencheck/pkg/httpcall"
@@ -82,8 +83,8 @@ Exit status: 0 all passed (or only failures below --fail-on), 1 some failed, 2 t
 	f.StringVar(&o.paths.Public, "public", def.Public, "path of the public route")
 	f.StringVar(&o.paths.Private, "private", def.Private, "path of the route that needs a valid token")
 	f.StringVar(&o.paths.Scoped, "scoped", def.Scoped, "path of the route that needs --scope")
-	f.StringVar(&o.scope, "scope", "read:messages", "scope the scoped route requires")
-	f.StringVar(&o.origin, "origin", "http://localhost:3000", "an origin the API allows (CORS cases)")
+	f.StringVar(&o.scope, "scope", local.Scope, "scope the scoped route requires")
+	f.StringVar(&o.origin, "origin", local.AppOrigin, "an origin the API allows (CORS cases)")
 	f.StringVar(&o.noScopeID, "noscope-client-id", a.getenv("AUTH0_NOSCOPE_CLIENT_ID"),
 		"real tenant: a client without the scope, for the 403 cases (env AUTH0_NOSCOPE_CLIENT_ID)")
 	f.StringVar(&o.noScopeSecret, "noscope-client-secret", a.getenv("AUTH0_NOSCOPE_CLIENT_SECRET"),

@@ -19,10 +19,11 @@ import (
 	"time"
 
 	"github.com/tokencheck/tokencheck/internal/jwk"
+	"github.com/tokencheck/tokencheck/internal/local"
 )
 
 // Audience is the audience tokens get unless a test overrides it.
-const Audience = "https://quickstarts/api"
+const Audience = local.Audience
 
 // Key is one RSA signing key with its key id.
 type Key struct {

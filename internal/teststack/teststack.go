@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tokencheck/tokencheck/internal/local"
 	"github.com/tokencheck/tokencheck/pkg/api"
 	"github.com/tokencheck/tokencheck/pkg/apiserver"
 	"github.com/tokencheck/tokencheck/pkg/auth"
@@ -21,7 +22,7 @@ import (
 )
 
 // Audience is the API identifier of the tenant's built-in default configuration.
-const Audience = "https://quickstarts/api"
+const Audience = local.Audience
 
 // Tenant starts the stand-in tenant with its built-in configuration; opts.Issuer is set to the server's own URL.
 // The issuer is srv.URL + "/".

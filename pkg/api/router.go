@@ -12,14 +12,15 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tokencheck/tokencheck/internal/local"
 	"github.com/tokencheck/tokencheck/pkg/auth"
 )
 
 // DefaultRequiredScope is the scope the scoped routes demand unless Options.RequiredScope says otherwise.
-const DefaultRequiredScope = "read:messages"
+const DefaultRequiredScope = local.Scope
 
 // DefaultAllowedOrigin is the browser origin CORS allows unless Options.AllowedOrigins says otherwise.
-const DefaultAllowedOrigin = "http://localhost:3000"
+const DefaultAllowedOrigin = local.AppOrigin
 
 // maxRequestBody bounds what any handler or middleware may read from a request body; the API takes none.
 const maxRequestBody = 64 << 10

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tokencheck/tokencheck/internal/local"
 	"github.com/tokencheck/tokencheck/pkg/api"
 	"github.com/tokencheck/tokencheck/pkg/auth"
 	"github.com/tokencheck/tokencheck/pkg/dpop"
@@ -14,7 +15,7 @@ import (
 
 // Defaults of the contract, exported so docs, tests and callers agree on one value.
 const (
-	DefaultPort                = 3010
+	DefaultPort                = local.APIPort
 	DefaultCORSAllowedOrigins  = api.DefaultAllowedOrigin
 	DefaultClockSkew           = auth.DefaultClockSkew
 	DefaultRequiredScope       = api.DefaultRequiredScope

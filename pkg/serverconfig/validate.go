@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokencheck/tokencheck/internal/local"
 	"github.com/tokencheck/tokencheck/pkg/api"
 	"github.com/tokencheck/tokencheck/pkg/auth"
 	"github.com/tokencheck/tokencheck/pkg/dpop"
@@ -25,7 +26,7 @@ const (
 	minDPoPIATWindow      = time.Second
 	maxDPoPIATWindow      = 10 * time.Minute
 	maxEchoedValueLength  = 80
-	exampleAudience       = "https://quickstarts/api"
+	exampleAudience       = local.Audience
 	exampleAuth0Domain    = "example.us.auth0.com"
 	insecureIssuerFixHint = "use https, or set ALLOW_INSECURE_ISSUER=true for a local stand-in tenant"
 )

@@ -16,16 +16,18 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/tokencheck/tokencheck/internal/local"
 )
 
 // Defaults of the settings, in one place: the API's port, the stand-in tenant's issuer as the host reaches it, the
 // tenant's built-in browser client and the quickstart API.
 const (
-	DefaultAddr      = "127.0.0.1:3000"
-	DefaultAPIURL    = "http://localhost:3010"
-	DefaultIssuerURL = "http://localhost:4000/"
+	DefaultAddr      = local.AppAddr
+	DefaultAPIURL    = local.APIURL
+	DefaultIssuerURL = local.IssuerURL
 	DefaultClientID  = "spa"
-	DefaultAudience  = "https://quickstarts/api"
+	DefaultAudience  = local.Audience
 	// DefaultScope asks for an ID token with the user's name and for the scoped route's scope; as with Auth0, the
 	// access token carries only the asked-for scopes the user holds.
 	DefaultScope = "openid profile email read:messages"
