@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tokencheck/tokencheck/internal/testhttp"
 )
 
 // runAppCLI runs `client app args...` with env as the environment and returns its exit code.
@@ -54,7 +56,7 @@ func TestAppCLIServes(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	stderr := &tenantSyncBuffer{}
+	stderr := &testhttp.SyncBuffer{}
 	env := map[string]string{"APP_API_URL": "http://api.example:8080", "APP_CLIENT_ID": "my-spa"}
 	done := make(chan int, 1)
 	go func() { done <- runAppCLI(ctx, stderr, env, "--addr", "127.0.0.1:0", "--audience", "urn:test") }()

@@ -16,6 +16,7 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/tokencheck/tokencheck/internal/testhttp"
 	"github.com/tokencheck/tokencheck/internal/testissuer"
 	"github.com/tokencheck/tokencheck/pkg/tenant"
 )
@@ -262,7 +263,7 @@ func TestLoadExits1WhenNothingSucceeds(t *testing.T) {
 func TestLoadInterruptedExits2WithAReport(t *testing.T) {
 	api := newLoadAPI(t, "")
 	ctx, cancel := context.WithCancel(t.Context())
-	var out, errb tokSyncBuffer
+	var out, errb testhttp.SyncBuffer
 	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
 	done := make(chan int, 1)
 	go func() {

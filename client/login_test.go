@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokencheck/tokencheck/internal/testhttp"
 	"github.com/tokencheck/tokencheck/pkg/tenant"
 	"github.com/tokencheck/tokencheck/pkg/tokens"
 )
@@ -43,7 +44,7 @@ var (
 // channel with its exit code, stdout and stderr.
 func startLogin(t *testing.T, env map[string]string, args ...string) (authURL string, done <-chan loginRun) {
 	t.Helper()
-	var out, errb tokSyncBuffer
+	var out, errb testhttp.SyncBuffer
 	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
 	ch := make(chan loginRun, 1)
 	go func() {

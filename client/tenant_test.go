@@ -15,33 +15,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/tokencheck/tokencheck/internal/testhttp"
 	"github.com/tokencheck/tokencheck/pkg/tenant"
 )
 
-// tenantSyncBuffer is an io.Writer safe to read while the tenant command still logs into it.
-type tenantSyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *tenantSyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *tenantSyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
-
 // runTenantCLI runs `client tenant args...` as a user would and returns its exit code and output.
-func runTenantCLI(ctx context.Context, stderr *tenantSyncBuffer, args ...string) int {
+func runTenantCLI(ctx context.Context, stderr *testhttp.SyncBuffer, args ...string) int {
 	a := &app{stdin: strings.NewReader(""), stdout: &bytes.Buffer{}, stderr: stderr, getenv: func(string) string { return "" }}
 	return a.run(ctx, append([]string{"tenant"}, args...))
 }
@@ -94,7 +76,7 @@ func TestTenantCLIRejects(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var stderr tenantSyncBuffer
+			var stderr testhttp.SyncBuffer
 			code := runTenantCLI(context.Background(), &stderr, tc.args...)
 			if code != exitCannotGo {
 				t.Fatalf("exit %d, want 2; stderr:\n%s", code, stderr.String())
@@ -113,7 +95,7 @@ func TestTenantCLIServesAndShutsDown(t *testing.T) {
 	keyFile := filepath.Join(t.TempDir(), "keys.pem")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stderr tenantSyncBuffer
+	var stderr testhttp.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- runTenantCLI(ctx, &stderr, "--addr", "127.0.0.1:0", "--issuer", "http://tenant.example:4000", "--key-file", keyFile)
@@ -184,10 +166,10 @@ func TestTenantCLIServesAndShutsDown(t *testing.T) {
 
 // startTenantCLI runs `client tenant args...` until the test ends and returns the address it listens on; stop
 // shuts it down as SIGINT does and returns its exit code.
-func startTenantCLI(t *testing.T, args ...string) (addr string, stderr *tenantSyncBuffer, stop func() int) {
+func startTenantCLI(t *testing.T, args ...string) (addr string, stderr *testhttp.SyncBuffer, stop func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stderr = &tenantSyncBuffer{}
+	stderr = &testhttp.SyncBuffer{}
 	done := make(chan int, 1)
 	go func() { done <- runTenantCLI(ctx, stderr, append([]string{"--addr", "127.0.0.1:0"}, args...)...) }()
 	exited := -1
@@ -388,7 +370,7 @@ func TestTenantCLITLSRejects(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var stderr tenantSyncBuffer
+			var stderr testhttp.SyncBuffer
 			code := runTenantCLI(context.Background(), &stderr, append([]string{"--addr", "127.0.0.1:0"}, tc.args...)...)
 			if code != exitCannotGo {
 				t.Fatalf("exit %d, want 2; stderr:\n%s", code, stderr.String())

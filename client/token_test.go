@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokencheck/tokencheck/internal/testhttp"
 	"github.com/tokencheck/tokencheck/pkg/tokens"
 )
 
@@ -186,7 +187,7 @@ func TestTokenVerboseRedacts(t *testing.T) {
 func TestTokenDeviceFlow(t *testing.T) {
 	srv := tokTenant(t)
 	env := map[string]string{"ISSUER_URL": srv.URL + "/", "AUTH0_AUDIENCE": tokAudience, "AUTH0_CLIENT_ID": "cli", "XDG_CACHE_HOME": t.TempDir()}
-	var out, errb tokSyncBuffer
+	var out, errb testhttp.SyncBuffer
 	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
@@ -228,7 +229,7 @@ func TestTokenDeviceFlow(t *testing.T) {
 func TestTokenDeviceFlowInterrupted(t *testing.T) {
 	srv := tokTenant(t)
 	env := map[string]string{"ISSUER_URL": srv.URL + "/", "AUTH0_AUDIENCE": tokAudience, "AUTH0_CLIENT_ID": "cli", "XDG_CACHE_HOME": t.TempDir()}
-	var out, errb tokSyncBuffer
+	var out, errb testhttp.SyncBuffer
 	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()

@@ -1,13 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/tokencheck/tokencheck/internal/testhttp"
 	"github.com/tokencheck/tokencheck/internal/teststack"
 	"github.com/tokencheck/tokencheck/pkg/auth"
 	"github.com/tokencheck/tokencheck/pkg/tenant"
@@ -30,28 +29,10 @@ func tokAPI(t *testing.T, issuer string) *httptest.Server {
 	return srv
 }
 
-// tokSyncBuffer is a buffer a running command writes while the test reads it.
-type tokSyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *tokSyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *tokSyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // tokRun runs the CLI with env as the whole environment, as a user would.
 func tokRun(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb tokSyncBuffer
+	var out, errb testhttp.SyncBuffer
 	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
 	code = a.run(t.Context(), args)
 	return code, out.String(), errb.String()

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokencheck/tokencheck/internal/testhttp"
 	"github.com/tokencheck/tokencheck/internal/testissuer"
 )
 
@@ -115,7 +116,7 @@ func TestJWKSMembersJudgedOneByOne(t *testing.T) {
 		map[string]any{"kty": "RSA", "n": 5},
 	}
 	js := newJWKSServer(t, members...)
-	var logs syncLog
+	var logs testhttp.SyncBuffer
 	v := newValidatorFor(t, js.issuer(), func(c *Config) { c.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
 	waitReady(t, v)
 	hits := js.hits.Load()
@@ -211,7 +212,7 @@ func TestDiscoveryRefusesForeignDocuments(t *testing.T) {
 			srv := httptest.NewServer(mux)
 			t.Cleanup(srv.Close)
 			self = srv.URL + "/"
-			var logs syncLog
+			var logs testhttp.SyncBuffer
 			v := newValidatorFor(t, self, func(c *Config) {
 				c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
 				if tt.explicit {
@@ -334,22 +335,4 @@ func TestNumericDatesBeyondInt64(t *testing.T) {
 func newValidatorFor(tb testing.TB, issuer string, edit func(*Config), opts ...Option) *Validator {
 	tb.Helper()
 	return newValidator(tb, &testissuer.Issuer{URL: issuer}, edit, opts...)
-}
-
-// syncLog collects log output from the validator's goroutines.
-type syncLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
