@@ -34,6 +34,8 @@ func explainTokensError(err error) error {
 		return fmt.Errorf("%w: set --client-secret or AUTH0_CLIENT_SECRET", err)
 	case errors.Is(err, tokens.ErrNoCacheDir):
 		return fmt.Errorf("%w; set XDG_CACHE_HOME or use --no-cache", err)
+	case errors.Is(err, tokens.ErrNotStandIn):
+		return fmt.Errorf("%w (start one with client tenant and point --issuer at it)", err)
 	}
 	return err
 }

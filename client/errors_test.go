@@ -40,6 +40,8 @@ func TestExplainTokensError(t *testing.T) {
 				"check --issuer / ISSUER_URL"},
 		{"no cache directory", fmt.Errorf("%w: %w", tokens.ErrNoCacheDir, errors.New("$HOME is not defined")),
 			"no cache directory: $HOME is not defined; set XDG_CACHE_HOME or use --no-cache"},
+		{"not the stand-in", tokens.ErrNotStandIn,
+			"the tenant has no mint_endpoint: minting needs the stand-in tenant (start one with client tenant and point --issuer at it)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,10 +19,13 @@ type Minter struct {
 	HTTP     *http.Client // nil means http.DefaultClient
 }
 
-// NewMinter returns a Minter for d's mint endpoint, or an error when d is not the stand-in tenant.
+// ErrNotStandIn means the tenant has no mint_endpoint: only the stand-in tenant signs tokens on request.
+var ErrNotStandIn = errors.New("the tenant has no mint_endpoint: minting needs the stand-in tenant")
+
+// NewMinter returns a Minter for d's mint endpoint, or ErrNotStandIn when d is not the stand-in tenant.
 func NewMinter(d *Discovery, hc *http.Client) (*Minter, error) {
 	if !d.IsStandIn() {
-		return nil, errors.New("the tenant has no mint_endpoint: minting needs the stand-in tenant (client tenant)")
+		return nil, ErrNotStandIn
 	}
 	return &Minter{Endpoint: d.MintEndpoint, HTTP: hc}, nil
 }

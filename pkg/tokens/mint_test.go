@@ -3,6 +3,7 @@ package tokens
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -48,7 +49,7 @@ func TestMint(t *testing.T) {
 
 func TestMintErrors(t *testing.T) {
 	ft := newFakeTenant(t)
-	if _, err := NewMinter(&Discovery{TokenEndpoint: "x"}, nil); err == nil || !strings.Contains(err.Error(), "stand-in") {
+	if _, err := NewMinter(&Discovery{TokenEndpoint: "x"}, nil); !errors.Is(err, ErrNotStandIn) || !strings.Contains(err.Error(), "stand-in") {
 		t.Errorf("NewMinter without mint_endpoint: %v", err)
 	}
 	var m Minter
