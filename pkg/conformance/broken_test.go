@@ -233,6 +233,9 @@ func givenLeeway(d time.Duration) func(*Config) {
 }
 
 // leewayCases are the cases that need the API's leeway and skip when it is unknown.
+// methodCases are the requests without a token in other methods than GET.
+var methodCases = []string{"methods/head-no-token", "methods/unknown-method-no-token", "methods/method-override-no-token"}
+
 var leewayCases = []string{
 	"claims/expired-within-leeway", "claims/expired-beyond-leeway", "claims/nbf-within-leeway", "claims/nbf-future",
 	"claims/iat-within-leeway", "claims/iat-future", "stateful/cache-past-expiry",
@@ -258,6 +261,10 @@ func TestNewCasesCatchTheirFlaw(t *testing.T) {
 				"claims/kid-unknown": "accepted an unknown kid", "claims/kid-absent": "accepted a token without kid",
 				"claims/kid-empty": "accepted an empty kid", "claims/kid-huge": "accepted a 4 KiB kid",
 			}))},
+
+		// Access control written for GET alone, in front of a handler that serves every method.
+		{name: "checks tokens on GET only", opts: stackOptions{mutate: checksGetOnly},
+			fails: methodCases, check: failsWith(High, methodCases...)},
 
 		{name: "alg allow-list too wide", opts: stackOptions{mutate: launder(wideAlgAllowList)},
 			fails: realKeyAlgs, check: failsWith(Medium, realKeyAlgs...)},
@@ -425,6 +432,9 @@ func TestLegitimateVariantsPass(t *testing.T) {
 		{name: "no leeway", opts: stackOptions{leeway: time.Nanosecond},
 			skips: []string{"claims/expired-within-leeway", "claims/iat-within-leeway", "claims/nbf-within-leeway"},
 			check: leewayNote("0s (measured, to the second)")},
+		// RFC 9110 §9.3.2: HEAD answered as GET, so a HEAD without a token gets the GET's 401 (not a 405).
+		{name: "HEAD served as GET", opts: stackOptions{mutate: headAsGet},
+			check: gotStatus("methods/head-no-token", http.StatusUnauthorized)},
 		// RFC 6750 §3 fixes the challenge, not the body.
 		{name: "plain-text error bodies", opts: stackOptions{mutate: plainErrorBodies}, profiles: both,
 			check: func(t *testing.T, env *Env, _ []Result) {
@@ -909,3 +919,37 @@ func ignoresAccessTokenParam(_ *stack, next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// checksGetOnly checks tokens on GET (and lets OPTIONS preflights through) only, in front of a private handler
+// that serves every method: the others reach it without a token, a method override included.
+func checksGetOnly(_ *stack, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodOptions || !strings.HasPrefix(r.URL.Path, "/api/private") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			_, _ = io.WriteString(w, `{"message":"Hello from a private endpoint!"}`)
+		}
+	})
+}
+
+// headAsGet serves HEAD as the GET it stands for, without the body, as RFC 9110 §9.3.2 describes.
+func headAsGet(_ *stack, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		get := r.Clone(r.Context())
+		get.Method = http.MethodGet
+		next.ServeHTTP(headWriter{w}, get)
+	})
+}
+
+// headWriter keeps the headers and status of a response and drops its body.
+type headWriter struct{ http.ResponseWriter }
+
+func (h headWriter) Write(p []byte) (int, error) { return len(p), nil }

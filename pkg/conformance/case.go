@@ -21,6 +21,7 @@ const (
 	Forged     Category = "forged"     // tokens forged without any of the issuer's keys
 	Claims     Category = "claims"     // properly signed tokens with one bad claim or header: need the issuer's key
 	RFC6750    Category = "rfc6750"    // bearer-token usage details: schemes, token in two places or in the URL
+	Methods    Category = "methods"    // other methods than GET without a token: access control must not depend on it
 	CORS       Category = "cors"       // browser clients: preflight and CORS headers on errors
 	Stateful   Category = "stateful"   // sequences of requests: what one request leaves behind for the next
 	DPoP       Category = "dpop"       // sender-constrained tokens and their proofs (RFC 9449)

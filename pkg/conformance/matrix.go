@@ -11,6 +11,7 @@ func Matrix() []Case {
 		{Forged, forgedCases()},
 		{Claims, claimsCases()},
 		{RFC6750, rfc6750Cases()},
+		{Methods, methodsCases()},
 		{CORS, corsCases()},
 		{Stateful, statefulCases()},
 		{DPoP, dpopCases()},
