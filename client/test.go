@@ -250,7 +250,8 @@ func footingFix(c conformance.Cause) string {
 			"slash included), or fix the API's ISSUER_URL"
 	case conformance.CauseKeys:
 		return "the API does not know this tenant's signing keys: point it at this tenant (its ISSUER_URL / JWKS_URL), " +
-			"or point --issuer at the tenant it trusts"
+			"or point --issuer at the tenant it trusts (with the stand-in tenant the suite already gave the API " +
+			conformance.DefaultKeyWait.String() + " to learn a key rotated moments before, e.g. by another run)"
 	case conformance.CauseScope:
 		return "the scoped route requires another scope: set --scope to the API's required scope (its REQUIRED_SCOPE), " +
 			"or --scoped to the right route"

@@ -432,6 +432,12 @@ func TestLegitimateVariantsPass(t *testing.T) {
 		{name: "no leeway", opts: stackOptions{leeway: time.Nanosecond},
 			skips: []string{"claims/expired-within-leeway", "claims/iat-within-leeway", "claims/nbf-within-leeway"},
 			check: leewayNote("0s (measured, to the second)")},
+		// A server that does not serve other methods may refuse them in its own way, before any token check:
+		// Node's parser answers an unknown method 400, a WAF a bare 403.
+		{name: "other methods refused with a bare 400", opts: stackOptions{mutate: refusesOtherMethods(http.StatusBadRequest)},
+			profiles: both, check: gotStatus("methods/unknown-method-no-token", http.StatusBadRequest)},
+		{name: "other methods refused with a bare 403", opts: stackOptions{mutate: refusesOtherMethods(http.StatusForbidden)},
+			profiles: both, check: gotStatus("methods/method-override-no-token", http.StatusForbidden)},
 		// RFC 9110 §9.3.2: HEAD answered as GET, so a HEAD without a token gets the GET's 401 (not a 405).
 		{name: "HEAD served as GET", opts: stackOptions{mutate: headAsGet},
 			check: gotStatus("methods/head-no-token", http.StatusUnauthorized)},
@@ -953,3 +959,16 @@ func headAsGet(_ *stack, next http.Handler) http.Handler {
 type headWriter struct{ http.ResponseWriter }
 
 func (h headWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// refusesOtherMethods answers every method but GET and OPTIONS with a bare status before the API sees it.
+func refusesOtherMethods(status int) mutation {
+	return func(_ *stack, next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet || r.Method == http.MethodOptions {
+				next.ServeHTTP(w, r)
+				return
+			}
+			http.Error(w, http.StatusText(status), status)
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,6 +87,9 @@ type Expect struct {
 	// Scheme is the challenge that carries Error: "" for Bearer (RFC 6750 §3), "DPoP" for a DPoP request's
 	// (RFC 9449 §7.1), which an API may send alone or beside a Bearer challenge.
 	Scheme string
+	// AnyRefusal accepts every 4xx and a 501 besides Status and Also: for a request the API need not serve at
+	// all, any refusal is a correct one. RFC 6750's form is then judged only on Status, Also and 401 answers.
+	AnyRefusal bool
 }
 
 // String is the expectation as the report prints it, e.g. "401 invalid_token".
@@ -94,6 +98,9 @@ func (e Expect) String() string {
 	b.WriteString(strconv.Itoa(e.Status))
 	for _, s := range e.Also {
 		b.WriteString("|" + strconv.Itoa(s))
+	}
+	if e.AnyRefusal {
+		b.WriteString("|4xx|501")
 	}
 	if e.Error != "" {
 		b.WriteString(" " + e.Error)
@@ -113,8 +120,18 @@ func (e Expect) For(p Profile) string {
 // rejects says whether a correct API refuses the request.
 func (e Expect) rejects() bool { return e.Status >= 400 }
 
+// refusedOtherwise says whether status is accepted only as AnyRefusal's "any other refusal", whose form RFC 6750
+// does not govern (a 401 always owes a challenge, RFC 7235 §3.1).
+func (e Expect) refusedOtherwise(status int) bool {
+	return e.AnyRefusal && status != e.Status && status != http.StatusUnauthorized && !slices.Contains(e.Also, status) &&
+		e.accepts(status)
+}
+
 func (e Expect) accepts(status int) bool {
 	if status == e.Status {
+		return true
+	}
+	if e.AnyRefusal && (status >= 400 && status < 500 || status == http.StatusNotImplemented) {
 		return true
 	}
 	for _, s := range e.Also {

@@ -58,7 +58,15 @@ type Config struct {
 	DPoP bool
 	// Names word the skip reasons and notes that say what to set; zero gives generic wording.
 	Names Names
+	// KeyWait bounds how long the suite gives an API to learn the stand-in tenant's newest signing key before it
+	// concludes the API does not know the tenant's keys: an earlier run may have rotated them moments ago, and
+	// APIs limit how often an unknown kid makes them fetch the JWKS again. 0 is DefaultKeyWait; negative, no wait.
+	KeyWait time.Duration
 }
+
+// DefaultKeyWait covers an API that refetches its JWKS for an unknown kid at most every 15 s (this project's
+// server) with room to spare.
+const DefaultKeyWait = 20 * time.Second
 
 // Env is everything a case's Build needs: the API, the tokens, the issuer's public key and the trap server.
 type Env struct {
@@ -90,6 +98,7 @@ type Env struct {
 
 	issuerKey *jwk // the published key that signed ScopedToken, nil if not an RSA key in the JWKS
 	kid       string
+	keyWait   time.Duration // Config.KeyWait, defaulted
 }
 
 // URL is the API's base URL joined with path.
@@ -134,7 +143,10 @@ func Prepare(ctx context.Context, cfg Config) (*Env, error) {
 	}
 	env := &Env{
 		API: cfg.API, Paths: cfg.Paths, Scope: cfg.Scope, Origin: cfg.Origin, Audience: cfg.Audience,
-		Issuer: d.Issuer, HTTP: cfg.HTTP, Discovery: d, Names: cfg.Names,
+		Issuer: d.Issuer, HTTP: cfg.HTTP, Discovery: d, Names: cfg.Names, keyWait: cfg.KeyWait,
+	}
+	if env.keyWait == 0 {
+		env.keyWait = DefaultKeyWait
 	}
 	if env.Issuer == "" {
 		env.Issuer = cfg.Issuer

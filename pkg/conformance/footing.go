@@ -3,9 +3,11 @@ package conformance
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tokencheck/tokencheck/pkg/httpcall"
 )
@@ -67,7 +69,31 @@ func (e *Env) checkFooting(ctx context.Context) error {
 	return e.footing(ctx, e.Paths.Scoped, true)
 }
 
+// keyRetryEvery is how often the footing is tried again while the API may still be learning the tenant's key.
+const keyRetryEvery = 2 * time.Second
+
+// footing sends the valid token to path. A refusal that may only mean the API has not yet fetched the stand-in
+// tenant's newest key (a 401 about keys, or one that does not say why) is tried again for up to keyWait.
 func (e *Env) footing(ctx context.Context, path string, scoped bool) error {
+	deadline := time.Now().Add(e.keyWait)
+	for {
+		err := e.footingOnce(ctx, path, scoped)
+		fe, ok := errors.AsType[*FootingError](err)
+		if !ok || e.Minter == nil || fe.Status != http.StatusUnauthorized ||
+			(fe.Cause != CauseKeys && fe.Cause != CauseUnknown) || !time.Now().Add(keyRetryEvery).Before(deadline) {
+			return err
+		}
+		t := time.NewTimer(keyRetryEvery)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+func (e *Env) footingOnce(ctx context.Context, path string, scoped bool) error {
 	req := request(e, path, bearer(e.ScopedToken))
 	if d := e.DPoP; d != nil && d.required && d.skip == "" {
 		// The API takes DPoP-bound tokens only (its metadata says so): the footing is a bound token with its proof.

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestFootingStopsOnASetupMistake(t *testing.T) {
@@ -81,5 +83,60 @@ func TestClassifyFooting(t *testing.T) {
 		if got := classify(&FootingError{Status: tt.status, Description: tt.desc}, tt.scoped); got != tt.want {
 			t.Errorf("%d %q scoped=%v: %s, want %s", tt.status, tt.desc, tt.scoped, got, tt.want)
 		}
+	}
+}
+
+// TestFootingWaitsForTheTenantsNewKey: an API that has not yet fetched the stand-in's newest key (an earlier run
+// rotated it, and the API limits its refetches) gets up to KeyWait to learn it before the suite blames the setup;
+// one that never learns it is still reported as not knowing the tenant's keys.
+func TestFootingWaitsForTheTenantsNewKey(t *testing.T) {
+	t.Parallel()
+	// unknownKey refuses valid tokens as a server without the signing key does, for the first refusals tries.
+	unknownKey := func(refusals int64, tries *atomic.Int64) mutation {
+		return func(_ *stack, next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("Authorization") != "" && r.URL.Path == "/api/private" && tries.Add(1) <= refusals {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="api", error="invalid_token", error_description="token is signed with an unknown key"`)
+					w.WriteHeader(http.StatusUnauthorized)
+					return
+				}
+				next.ServeHTTP(w, r)
+			})
+		}
+	}
+	tests := []struct {
+		name      string
+		refusals  int64
+		keyWait   time.Duration
+		wantErr   bool
+		minTries  int64
+		wantCause Cause
+	}{
+		{name: "learns the key after two refusals", refusals: 2, keyWait: 20 * time.Second, minTries: 3},
+		{name: "never learns it", refusals: 1 << 30, keyWait: 3 * time.Second, wantErr: true, minTries: 2, wantCause: CauseKeys},
+		{name: "no wait asked for", refusals: 1, keyWait: -1, wantErr: true, minTries: 1, wantCause: CauseKeys},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var tries atomic.Int64
+			st := newStack(t, unknownKey(tt.refusals, &tries))
+			cfg := Config{API: st.apiURL, Issuer: st.issuer, Audience: testAudience, Scope: testScope, Origin: testOrigin,
+				HTTP: st.hc, KeyWait: tt.keyWait}
+			env, err := Prepare(t.Context(), cfg)
+			if err == nil {
+				_ = env.Close()
+			}
+			fe, isFooting := errors.AsType[*FootingError](err)
+			switch {
+			case tt.wantErr && (!isFooting || fe.Cause != tt.wantCause):
+				t.Fatalf("Prepare: %v; want a FootingError with cause %s", err, tt.wantCause)
+			case !tt.wantErr && err != nil:
+				t.Fatalf("Prepare: %v; want the suite to run once the API knows the key", err)
+			}
+			if got := tries.Load(); got < tt.minTries || (tt.keyWait < 0 && got != 1) {
+				t.Errorf("the footing was tried %d times, want at least %d (exactly 1 without a wait)", got, tt.minTries)
+			}
+		})
 	}
 }

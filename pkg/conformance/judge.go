@@ -31,7 +31,7 @@ func (r *Runner) judge(ctx context.Context, env *Env, c *Case, e Expect, resp *h
 	if f := statusFinding(c, e, resp.Status); f != nil {
 		return fail(f)
 	}
-	if r.profile == ProfileRFC6750 && c.Category != CORS {
+	if r.profile == ProfileRFC6750 && c.Category != CORS && !e.refusedOtherwise(resp.Status) {
 		if err := checkChallenge(e, resp); err != nil {
 			return fail(findingf(Low, whyChallenge, "%s", err))
 		}

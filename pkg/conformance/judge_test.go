@@ -12,6 +12,7 @@ import (
 
 func TestJudge(t *testing.T) {
 	invalid := Expect{Status: 401, Error: "invalid_token"}
+	refusal := Expect{Status: 401, AnyRefusal: true}
 	h := func(kv ...string) http.Header {
 		out := http.Header{}
 		for i := 0; i < len(kv); i += 2 {
@@ -57,6 +58,13 @@ func TestJudge(t *testing.T) {
 		{"400 with another code", ProfileRFC6750, Case{Expect: Expect{Status: 401, Error: "invalid_token", Also: []int{400}}}, 400, h("WWW-Authenticate", `Bearer error="invalid_token"`), Fail, "want invalid_request", Low},
 		{"400 with code", ProfileRFC6750, Case{Expect: Expect{Status: 400, Error: "invalid_request"}}, 400, h("WWW-Authenticate", `Bearer error="invalid_request"`), Pass, "", 0},
 		{"400 without challenge (RFC 6750 §3 makes it optional)", ProfileRFC6750, Case{Expect: Expect{Status: 400, Error: "invalid_request"}}, 400, nil, Pass, "", 0},
+		{"any refusal: a bare 403", ProfileRFC6750, Case{Expect: refusal, Severity: High}, 403, nil, Pass, "", 0},
+		{"any refusal: a bare 400", ProfileRFC6750, Case{Expect: refusal, Severity: High}, 400, nil, Pass, "", 0},
+		{"any refusal: 501", ProfileRFC6750, Case{Expect: refusal, Severity: High}, 501, nil, Pass, "", 0},
+		{"any refusal: a 401 still owes its challenge", ProfileRFC6750, Case{Expect: refusal, Severity: High}, 401, nil, Fail, "no WWW-Authenticate", Low},
+		{"any refusal: 200 is the case's failure", ProfileRFC6750, Case{Expect: refusal, Severity: High}, 200, nil, Fail, "expected 401|4xx|501, got 200", High},
+		{"any refusal: 500 is a crash", ProfileAuth0, Case{Expect: refusal, Severity: Medium}, 500, nil, Fail, "failed on this request", High},
+		{"any refusal: the named 400 keeps its form", ProfileRFC6750, Case{Expect: Expect{Status: 400, Error: "invalid_request", AnyRefusal: true}}, 400, h("WWW-Authenticate", `Bearer error="invalid_token"`), Fail, "want invalid_request", Low},
 		{"JSON body", ProfileRFC6750, Case{Expect: Expect{Status: 200, JSON: true}}, 200, h("Content-Type", "application/json; charset=utf-8"), Pass, "", 0},
 		{"HTML body", ProfileRFC6750, Case{Expect: Expect{Status: 200, JSON: true}}, 200, h("Content-Type", "text/html"), Fail, "want application/json", Low},
 		{"HTML body, auth0 profile", ProfileAuth0, Case{Expect: Expect{Status: 200, JSON: true}}, 200, h("Content-Type", "text/html"), Pass, "", 0},
