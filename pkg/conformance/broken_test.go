@@ -557,9 +557,15 @@ func crashesOnOddKid(_ *stack, next http.Handler) http.Handler {
 	seen := map[string]bool{} // remote addresses: the connections the API has served
 	restarting := false
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, _, err := tokens.DecodeUnverified(bearerOf(r))
+		raw, present := h["kid"]
+		kid, isString := raw.(string)
+		crashes := err == nil && present && (!isString || kid == "")
 		mu.Lock()
 		down := restarting
-		if down && !seen[r.RemoteAddr] {
+		// The restart ends with the first innocent request on a new connection, which it still loses: so every
+		// crash costs an innocent case its answer, whichever requests happen to come next.
+		if down && !seen[r.RemoteAddr] && !crashes {
 			restarting = false
 		}
 		seen[r.RemoteAddr] = true
@@ -573,13 +579,10 @@ func crashesOnOddKid(_ *stack, next http.Handler) http.Handler {
 			restarting = true
 			mu.Unlock()
 		}
-		h, _, err := tokens.DecodeUnverified(bearerOf(r))
 		if err != nil {
 			next.ServeHTTP(w, r)
 			return
 		}
-		raw, present := h["kid"]
-		kid, isString := raw.(string)
 		switch {
 		case !present:
 			http.Error(w, `{"error":"server_error"}`, http.StatusInternalServerError)
