@@ -5,12 +5,9 @@ import (
 	"crypto/subtle"
 	_ "embed"
 	"errors"
-	"fmt"
 	"html/template"
-	"math"
 	"net"
 	"net/http"
-	"strconv"
 )
 
 // maxActivateBytes bounds the approval form; it holds three short fields.
@@ -72,12 +69,9 @@ func (t *Tenant) serveActivate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page.UserCode = code
-	keys := []string{"user:" + truncate(username, 256), "addr:" + remoteHost(r)}
-	wait, counted := t.logins.attempt(now, keys...)
-	if wait > 0 {
-		secs := max(1, int(math.Ceil(wait.Seconds())))
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		page.Error = fmt.Sprintf("Too many failed sign-in attempts. Wait %d seconds, then try again.", secs)
+	throttled, counted := t.signInAttempt(w, r, now, username)
+	if throttled != "" {
+		page.Error = throttled
 		t.log.Warn("device approval throttled", "user", username, "remote", remoteHost(r))
 		t.renderActivate(w, http.StatusTooManyRequests, page)
 		return

@@ -3,13 +3,10 @@ package tenant
 import (
 	_ "embed"
 	"errors"
-	"fmt"
 	"html/template"
-	"math"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 )
 
 // maxLoginBytes bounds the login form: the authorization parameters (each at most maxAuthorizeParam) and three
@@ -83,14 +80,10 @@ func (t *Tenant) serveLogin(w http.ResponseWriter, r *http.Request) {
 		t.authorizeFailed(w, r, req, redirectError("access_denied", "the user cancelled the sign-in"))
 		return
 	}
-	keys := []string{"user:" + username, "addr:" + remoteHost(r)}
-	wait, counted := t.logins.attempt(now, keys...)
-	if wait > 0 {
-		secs := max(1, int(math.Ceil(wait.Seconds())))
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	throttled, counted := t.signInAttempt(w, r, now, username)
+	if throttled != "" {
 		t.log.Warn("login throttled", "user", username, "remote", remoteHost(r))
-		t.showLogin(w, r, http.StatusTooManyRequests, req, username,
-			fmt.Sprintf("Too many failed sign-in attempts. Wait %d seconds, then try again.", secs))
+		t.showLogin(w, r, http.StatusTooManyRequests, req, username, throttled)
 		return
 	}
 	u, ok := t.checkUser(username, r.PostForm.Get("password"))

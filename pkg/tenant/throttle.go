@@ -1,12 +1,16 @@
 package tenant
 
 import (
+	"fmt"
+	"math"
+	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
 
-// Bounds on /activate password guessing: failures per user and per remote address in a sliding window, and how
+// Bounds on password guessing (the login form and /activate): failures per user and per remote address in a sliding window, and how
 // many users and addresses are tracked at once (beyond that new ones are throttled, failing closed).
 const (
 	maxLoginFailures = 5
@@ -114,4 +118,17 @@ func (l *attemptLimiter) sweep(now time.Time) {
 	for k := range l.failures {
 		l.prune(now, k)
 	}
+}
+
+// signInAttempt counts one password attempt for username from r's address, the same for the login form and the
+// device approval, so both share one budget per user and per address. When throttled it sets Retry-After on w
+// and returns the user-facing message (done is nil); otherwise done(ok) must report the password check.
+func (t *Tenant) signInAttempt(w http.ResponseWriter, r *http.Request, now time.Time, username string) (throttled string, done func(ok bool)) {
+	wait, done := t.logins.attempt(now, "user:"+truncate(username, 256), "addr:"+remoteHost(r))
+	if wait <= 0 {
+		return "", done
+	}
+	secs := max(1, int(math.Ceil(wait.Seconds())))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	return fmt.Sprintf("Too many failed sign-in attempts. Wait %d seconds, then try again.", secs), nil
 }
