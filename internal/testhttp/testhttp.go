@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -55,4 +56,33 @@ func RawGet(tb testing.TB, addr, path, headerLine string) int {
 	defer res.Body.Close()
 	_, _ = io.Copy(io.Discard, res.Body)
 	return res.StatusCode
+}
+
+// Send makes one request to url with header (every value added) and body ("" sends none) and returns the response
+// with its whole body read, failing tb on a transport error.
+func Send(tb testing.TB, method, url string, header http.Header, body string) (*http.Response, []byte) {
+	tb.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(tb.Context(), method, url, rd)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatalf("read the answer of %s %s: %v", method, url, err)
+	}
+	return resp, raw
 }

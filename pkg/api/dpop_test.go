@@ -17,6 +17,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/tokencheck/tokencheck/internal/testhttp"
 	"github.com/tokencheck/tokencheck/internal/teststack"
 	"github.com/tokencheck/tokencheck/pkg/api"
 	"github.com/tokencheck/tokencheck/pkg/auth"
@@ -109,27 +110,13 @@ type answer struct {
 
 func send(t testing.TB, method, url string, h http.Header) answer {
 	t.Helper()
-	req, err := http.NewRequest(method, url, nil) //nolint:noctx // test
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, vs := range h {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	resp, raw := testhttp.Send(t, method, url, h, "")
 	a := answer{status: resp.StatusCode}
 	if len(raw) > 0 {
 		_ = json.Unmarshal(raw, &a.body)
 	}
-	a.challenges, err = httpcall.Challenges(resp.Header)
-	if err != nil {
+	var err error
+	if a.challenges, err = httpcall.Challenges(resp.Header); err != nil {
 		t.Fatalf("WWW-Authenticate %q: %v", resp.Header.Values("WWW-Authenticate"), err)
 	}
 	return a

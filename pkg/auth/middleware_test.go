@@ -14,6 +14,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tokencheck/tokencheck/internal/testhttp"
 	"github.com/tokencheck/tokencheck/internal/testissuer"
 )
 
@@ -27,25 +29,7 @@ type httpAnswer struct {
 
 func call(t *testing.T, method, u string, header http.Header, body string) httpAnswer {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(context.Background(), method, u, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, vs := range header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	resp, raw := testhttp.Send(t, method, u, header, body)
 	a := httpAnswer{status: resp.StatusCode, challenge: resp.Header.Get("WWW-Authenticate"), raw: string(raw), header: resp.Header}
 	_ = json.Unmarshal(raw, &a.body)
 	return a
