@@ -60,22 +60,22 @@ func (e *FootingError) Unwrap() error { return e.Err }
 // checkFooting sends the valid token to the private route (and to the scoped one): a refusal there means the API
 // and the suite disagree on the setup (audience, issuer, keys, scope), not that the API is insecure.
 func (e *Env) checkFooting(ctx context.Context) error {
-	if err := e.footing(ctx, e.Paths.Private, false); err != nil {
+	deadline := time.Now().Add(e.keyWait) // one wait for both routes: the key is the same
+	if err := e.footing(ctx, e.Paths.Private, false, deadline); err != nil {
 		return err
 	}
 	if e.Paths.Scoped == "" || e.Paths.Scoped == e.Paths.Private {
 		return nil
 	}
-	return e.footing(ctx, e.Paths.Scoped, true)
+	return e.footing(ctx, e.Paths.Scoped, true, deadline)
 }
 
 // keyRetryEvery is how often the footing is tried again while the API may still be learning the tenant's key.
 const keyRetryEvery = 2 * time.Second
 
 // footing sends the valid token to path. A refusal that may only mean the API has not yet fetched the stand-in
-// tenant's newest key (a 401 about keys, or one that does not say why) is tried again for up to keyWait.
-func (e *Env) footing(ctx context.Context, path string, scoped bool) error {
-	deadline := time.Now().Add(e.keyWait)
+// tenant's newest key (a 401 about keys, or one that does not say why) is tried again until deadline.
+func (e *Env) footing(ctx context.Context, path string, scoped bool, deadline time.Time) error {
 	for {
 		err := e.footingOnce(ctx, path, scoped)
 		fe, ok := errors.AsType[*FootingError](err)
