@@ -248,10 +248,23 @@ func RedactBody(contentType string, body []byte) string {
 var namedField = regexp.MustCompile(`(?i)("?\b(client_secret|password|client_assertion|assertion|code_verifier|` +
 	`access_token|id_token|refresh_token|device_code|code|subject_token|actor_token|token)"?\s*[:=]\s*"?)([^"&\s,;<>}]*)`)
 
+// queryPairInText finds `?name=value` and `&name=value` pairs in free text, where a URL the text quotes was cut
+// short of its query (a space in its path ends urlInText's match) or has no scheme, so sensitiveParam judges every
+// parameter name there, as it does in a URL that parses.
+var queryPairInText = regexp.MustCompile(`([?&])([^\s"'<>?&=#]+)=([^\s"'<>&#]*)`)
+
 func redactText(s string) string {
 	s = namedField.ReplaceAllStringFunc(s, func(m string) string {
 		sub := namedField.FindStringSubmatch(m)
 		return sub[1] + redactField(sub[2], sub[3])
+	})
+	s = queryPairInText.ReplaceAllStringFunc(s, func(m string) string {
+		sub := queryPairInText.FindStringSubmatch(m)
+		name, err := url.QueryUnescape(sub[2])
+		if err != nil {
+			name = sub[2]
+		}
+		return sub[1] + sub[2] + "=" + redactField(name, sub[3])
 	})
 	return jwtLike.ReplaceAllStringFunc(s, RedactToken)
 }

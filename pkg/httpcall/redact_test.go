@@ -180,15 +180,33 @@ func TestRedactURL(t *testing.T) {
 }
 
 func TestRedactText(t *testing.T) {
-	in := `Get "http://127.0.0.1:1/api?access_token=opaque-secret-1": dial tcp: connection refused; token ` + jwt
-	got := RedactText(in)
-	for _, leak := range []string{"opaque-secret-1", jwt, "c2lnbmF0dXJlLXNlY3JldA"} {
-		if strings.Contains(got, leak) {
-			t.Errorf("RedactText leaked %q: %s", leak, got)
-		}
+	tests := []struct {
+		name, in string
+		leaks    []string
+		mustKeep []string
+	}{
+		{"url and bare jwt", `Get "http://127.0.0.1:1/api?access_token=opaque-secret-1": dial tcp: connection refused; token ` + jwt,
+			[]string{"opaque-secret-1", jwt, "c2lnbmF0dXJlLXNlY3JldA"}, []string{"access_token=[redacted]", "connection refused"}},
+		{"space in the path cuts the url short", `Get "http://h/a b?session_id=opaque-secret-2&x=1": failed`,
+			[]string{"opaque-secret-2"}, []string{"session_id=[redacted]", "&x=1"}},
+		{"path without a scheme", `parse "/cb?client_secret=opaque-secret-3&state=ok": invalid`,
+			[]string{"opaque-secret-3"}, []string{"client_secret=[redacted]", "state=ok"}},
+		{"describing names stay", `see /x?token_type=Bearer&expires_in=3600`, nil, []string{"token_type=Bearer", "expires_in=3600"}},
 	}
-	if !strings.Contains(got, "access_token=[redacted]") || !strings.Contains(got, "connection refused") {
-		t.Errorf("RedactText = %s", got)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := RedactText(tc.in)
+			for _, leak := range tc.leaks {
+				if strings.Contains(got, leak) {
+					t.Errorf("RedactText leaked %q: %s", leak, got)
+				}
+			}
+			for _, keep := range tc.mustKeep {
+				if !strings.Contains(got, keep) {
+					t.Errorf("RedactText = %s, lacks %q", got, keep)
+				}
+			}
+		})
 	}
 }
 
@@ -231,6 +249,7 @@ func FuzzRedactURL(f *testing.F) {
 	f.Add("/x?a=1&b", "code", "abcdef")
 	f.Add("http://h/%zz#frag", "id_token", jwt)
 	f.Add("http://u:p@h:1/p?q", "other", jwt)
+	f.Add(" ", "token0", "000000") // a space in the path cut the quoted URL short of its query
 	f.Fuzz(func(t *testing.T, base, name, secret string) {
 		_ = RedactURL(base + secret)
 		_ = RedactText(base + " " + secret)
