@@ -18,16 +18,17 @@ type Category string
 
 // The case families, in the order reports list them.
 const (
-	Quickstart Category = "quickstart" // Auth0's quickstart tests: public, private and scoped routes
-	Forged     Category = "forged"     // tokens forged without any of the issuer's keys
-	Claims     Category = "claims"     // properly signed tokens with one bad claim or header: need the issuer's key
-	RFC6750    Category = "rfc6750"    // bearer-token usage details: schemes, token in two places or in the URL
-	Methods    Category = "methods"    // other methods than GET without a token: access control must not depend on it
-	CORS       Category = "cors"       // browser clients: preflight and CORS headers on errors
-	Stateful   Category = "stateful"   // sequences of requests: what one request leaves behind for the next
-	DPoP       Category = "dpop"       // sender-constrained tokens and their proofs (RFC 9449)
-	RFC9728    Category = "rfc9728"    // the API's protected resource metadata
-	Rotation   Category = "rotation"   // the issuer changes its signing key
+	Quickstart    Category = "quickstart" // Auth0's quickstart tests: public, private and scoped routes
+	Forged        Category = "forged"     // tokens forged without any of the issuer's keys
+	Claims        Category = "claims"     // properly signed tokens with one bad claim or header: need the issuer's key
+	RFC6750       Category = "rfc6750"    // bearer-token usage details: schemes, token in two places or in the URL
+	Methods       Category = "methods"    // other methods than GET without a token: access control must not depend on it
+	PathSpellings Category = "paths"      // the private path spelled another way without a token: the same must hold
+	CORS          Category = "cors"       // browser clients: preflight and CORS headers on errors
+	Stateful      Category = "stateful"   // sequences of requests: what one request leaves behind for the next
+	DPoP          Category = "dpop"       // sender-constrained tokens and their proofs (RFC 9449)
+	RFC9728       Category = "rfc9728"    // the API's protected resource metadata
+	Rotation      Category = "rotation"   // the issuer changes its signing key
 )
 
 // Case is one request the suite sends and what a correct API answers to it.
@@ -53,7 +54,8 @@ type Case struct {
 	// Expect is what a correct API answers.
 	Expect Expect
 	// Check, if set, inspects the response further under every profile: an error (a *Finding to give it its own
-	// severity) says what is wrong, a note is added to the report.
+	// severity) says what is wrong, one wrapping ErrSkip that the answer cannot be judged, a note is added to the
+	// report.
 	Check func(ctx context.Context, env *Env, resp *httpcall.Response) (note string, err error)
 }
 
@@ -90,6 +92,9 @@ type Expect struct {
 	// AnyRefusal accepts every 4xx and a 501 besides Status and Also: for a request the API need not serve at
 	// all, any refusal is a correct one. RFC 6750's form is then judged only on Status, Also and 401 answers.
 	AnyRefusal bool
+	// Elsewhere also accepts every 2xx and 3xx, for a request the API may route to another page or redirect to a
+	// canonical URL: the case's Check then tells another page from the resource a token was needed for.
+	Elsewhere bool
 }
 
 // String is the expectation as the report prints it, e.g. "401 invalid_token".
@@ -101,6 +106,9 @@ func (e Expect) String() string {
 	}
 	if e.AnyRefusal {
 		b.WriteString("|4xx|501")
+	}
+	if e.Elsewhere {
+		b.WriteString("|3xx|2xx elsewhere")
 	}
 	if e.Error != "" {
 		b.WriteString(" " + e.Error)
@@ -123,7 +131,7 @@ func (e Expect) rejects() bool { return e.Status >= 400 }
 // refusedOtherwise says whether status is accepted only as AnyRefusal's "any other refusal", whose form RFC 6750
 // does not govern (a 401 always owes a challenge, RFC 7235 §3.1).
 func (e Expect) refusedOtherwise(status int) bool {
-	return e.AnyRefusal && status != e.Status && status != http.StatusUnauthorized && !slices.Contains(e.Also, status) &&
+	return (e.AnyRefusal || e.Elsewhere) && status != e.Status && status != http.StatusUnauthorized && !slices.Contains(e.Also, status) &&
 		e.accepts(status)
 }
 
@@ -132,6 +140,9 @@ func (e Expect) accepts(status int) bool {
 		return true
 	}
 	if e.AnyRefusal && (status >= 400 && status < 500 || status == http.StatusNotImplemented) {
+		return true
+	}
+	if e.Elsewhere && status >= 200 && status < 400 {
 		return true
 	}
 	for _, s := range e.Also {

@@ -99,6 +99,7 @@ type Env struct {
 	issuerKey *jwk // the published key that signed ScopedToken, nil if not an RSA key in the JWKS
 	kid       string
 	keyWait   time.Duration // Config.KeyWait, defaulted
+	pathRefs  *pathRefCache // what the paths cases compare a 2xx with, fetched once
 }
 
 // URL is the API's base URL joined with path.
@@ -144,6 +145,7 @@ func Prepare(ctx context.Context, cfg Config) (*Env, error) {
 	env := &Env{
 		API: cfg.API, Paths: cfg.Paths, Scope: cfg.Scope, Origin: cfg.Origin, Audience: cfg.Audience,
 		Issuer: d.Issuer, HTTP: cfg.HTTP, Discovery: d, Names: cfg.Names, keyWait: cfg.KeyWait,
+		pathRefs: &pathRefCache{},
 	}
 	if env.keyWait == 0 {
 		env.keyWait = DefaultKeyWait

@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -46,6 +47,9 @@ func (r *Runner) judge(ctx context.Context, env *Env, c *Case, e Expect, resp *h
 		return pass("")
 	}
 	note, err := c.Check(ctx, env, resp)
+	if errors.Is(err, ErrSkip) {
+		return judgement{verdict: Skip, detail: err.Error()}
+	}
 	if err != nil {
 		return fail(asFinding(err, c))
 	}

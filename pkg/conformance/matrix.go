@@ -12,6 +12,7 @@ func Matrix() []Case {
 		{Claims, claimsCases()},
 		{RFC6750, rfc6750Cases()},
 		{Methods, methodsCases()},
+		{PathSpellings, pathsCases()},
 		{CORS, corsCases()},
 		{Stateful, statefulCases()},
 		{DPoP, dpopCases()},
