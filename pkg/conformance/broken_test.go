@@ -289,6 +289,11 @@ func TestNewCasesCatchTheirFlaw(t *testing.T) {
 		{name: "checks tokens on GET only", opts: stackOptions{mutate: checksGetOnly},
 			fails: methodCases, check: failsWith(High, methodCases...)},
 
+		// A type switch without a default: a claim of another JSON type than the one checked is let through.
+		{name: "checks claims only of the expected type", opts: stackOptions{mutate: launder(checksTypedClaimsOnly)},
+			fails: []string{"claims/exp-null", "claims/exp-string", "claims/nbf-string", "claims/aud-null",
+				"claims/iss-null"}, check: failsWith(High, "claims/exp-string", "claims/aud-null", "claims/iss-null")},
+
 		{name: "alg allow-list too wide", opts: stackOptions{mutate: launder(wideAlgAllowList)},
 			fails: realKeyAlgs, check: failsWith(Medium, realKeyAlgs...)},
 
@@ -657,6 +662,38 @@ func looseAud(match func(aud, want string) bool) func(*stack, *http.Request, str
 		}
 		return map[string]any{"aud": testAudience}, true
 	}
+}
+
+// checksTypedClaimsOnly checks exp and nbf only when they are numbers, aud only when it is a string or an array,
+// and iss only when it is a string: a claim of any other type is taken as if it were right.
+func checksTypedClaimsOnly(st *stack, r *http.Request, tok string, h, c map[string]any) (map[string]any, bool) {
+	fix := map[string]any{}
+	if v, ok := c["exp"]; ok {
+		if _, num := v.(json.Number); !num {
+			fix["exp"] = time.Now().Add(time.Hour).Unix()
+		}
+	}
+	if v, ok := c["nbf"]; ok {
+		if _, num := v.(json.Number); !num {
+			fix["nbf"] = nil
+		}
+	}
+	if v, ok := c["aud"]; ok {
+		switch v.(type) {
+		case string, []any:
+		default:
+			fix["aud"] = testAudience
+		}
+	}
+	if v, ok := c["iss"]; ok {
+		if _, str := v.(string); !str {
+			fix["iss"] = st.issuer
+		}
+	}
+	if len(fix) == 0 || !verifiedByTenant(r.Context(), st, tok, h) {
+		return nil, false
+	}
+	return fix, true
 }
 
 // trustsTokenIssuer is the multi-tenant bug: for a token from another issuer it fetches that issuer's discovery

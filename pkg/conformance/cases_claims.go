@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,6 +59,8 @@ var (
 	invalidToken = Expect{Status: http.StatusUnauthorized, Error: "invalid_token"}
 	okJSON       = Expect{Status: http.StatusOK, JSON: true}
 	forbidden    = Expect{Status: http.StatusForbidden, Error: "insufficient_scope"}
+	// invalidOrMalformed also takes the 400 an API may answer a claim of the wrong JSON type with.
+	invalidOrMalformed = Expect{Status: http.StatusUnauthorized, Error: "invalid_token", Also: []int{http.StatusBadRequest}}
 )
 
 type tokenFunc = func(env *Env, now time.Time) (map[string]any, map[string]any, error)
@@ -166,10 +169,24 @@ func timeSpecs() []claimSpec {
 			}},
 		{name: "exp-missing", sev: High, expect: invalidToken,
 			why: "the API accepts a token without exp: it never expires", token: claims(map[string]any{"exp": nil})},
-		{name: "exp-null", sev: High, expect: Expect{Status: http.StatusUnauthorized, Error: "invalid_token",
-			Also: []int{http.StatusBadRequest}},
+		{name: "exp-null", sev: High, expect: invalidOrMalformed,
 			why:   "the API accepts \"exp\": null, which is no NumericDate (RFC 7519 §4.1.4): the token never expires",
 			token: claims(map[string]any{"exp": tokens.Null})},
+		// A NumericDate is a JSON number (RFC 7519 §2). Read as a number or refused, this exp is an hour past either
+		// way: only an API that checks exp when it is a number, and skips it otherwise, takes the token.
+		{name: "exp-string", sev: High, expect: invalidOrMalformed,
+			why: "the API accepts an expired token whose exp is a string: exp is checked only when it is a number, " +
+				"so anyone who can mint a token can make it never expire",
+			token: func(_ *Env, now time.Time) (map[string]any, map[string]any, error) {
+				return nil, map[string]any{"iat": now.Add(-2 * time.Hour).Unix(),
+					"exp": strconv.FormatInt(now.Add(-time.Hour).Unix(), 10)}, nil
+			}},
+		{name: "nbf-string", sev: Medium, expect: invalidOrMalformed,
+			why: "the API accepts a token whose nbf, a day ahead, is a string: nbf is checked only when it is a number",
+			token: func(_ *Env, now time.Time) (map[string]any, map[string]any, error) {
+				return nil, map[string]any{"nbf": strconv.FormatInt(now.Add(24*time.Hour).Unix(), 10),
+					"exp": now.Add(25 * time.Hour).Unix()}, nil
+			}},
 	}
 }
 
@@ -194,6 +211,10 @@ func audienceSpecs() []claimSpec {
 		{name: "aud-missing", sev: High, expect: invalidToken,
 			why:   "the API accepts a token without aud: a token meant for no API in particular works here",
 			token: claims(map[string]any{"aud": nil})},
+		// RFC 7519 §4.1.3: an API that does not identify itself with a value of a present aud MUST reject the token.
+		{name: "aud-null", sev: High, expect: invalidOrMalformed,
+			why:   "the API accepts \"aud\": null: the audience is checked only when it is a string or an array",
+			token: claims(map[string]any{"aud": tokens.Null})},
 		nearMiss("aud-prefix-match", "by prefix (the audience + \"-evil\")", func(a string) any { return a + "-evil" }),
 		nearMiss("aud-suffix-match", "by suffix (\"evil\" + the audience)", func(a string) any { return "evil" + a }),
 		nearMiss("aud-truncated", "as a substring (the audience less its last character)",
@@ -247,6 +268,9 @@ func issuerSpecs() []claimSpec {
 		{name: "iss-missing", sev: High, expect: invalidToken,
 			why:   "the API accepts a token without iss: it cannot tie it to the trusted issuer",
 			token: claims(map[string]any{"iss": nil})},
+		{name: "iss-null", sev: High, expect: invalidOrMalformed,
+			why:   "the API accepts \"iss\": null: the issuer is checked only when it is a string",
+			token: claims(map[string]any{"iss": tokens.Null})},
 	}
 }
 
