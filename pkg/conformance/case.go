@@ -108,7 +108,7 @@ func (e Expect) String() string {
 		b.WriteString("|4xx|501")
 	}
 	if e.Elsewhere {
-		b.WriteString("|3xx|2xx elsewhere")
+		b.WriteString("|3xx|other 2xx")
 	}
 	if e.Error != "" {
 		b.WriteString(" " + e.Error)
