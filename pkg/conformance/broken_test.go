@@ -259,6 +259,13 @@ func givenLeeway(d time.Duration) func(*Config) {
 // methodCases are the requests without a token in other methods than GET.
 var methodCases = []string{"methods/head-no-token", "methods/unknown-method-no-token", "methods/method-override-no-token"}
 
+// foreignOriginCases send the private route a foreign Origin; corsFamily are the routes' and the CORS cases.
+var (
+	foreignOriginCases = []string{"cors/other-origin", "cors/origin-prefix-match", "cors/origin-suffix-match",
+		"cors/null-origin"}
+	corsFamily = regexp.MustCompile(`^(quickstart|cors)/`)
+)
+
 var leewayCases = []string{
 	"claims/expired-within-leeway", "claims/expired-beyond-leeway", "claims/nbf-within-leeway", "claims/nbf-future",
 	"claims/iat-within-leeway", "claims/iat-future", "stateful/cache-past-expiry",
@@ -393,7 +400,17 @@ func TestNewCasesCatchTheirFlaw(t *testing.T) {
 		})}, profiles: []Profile{ProfileRFC6750, ProfileAuth0},
 			fails: []string{"cors/on-401"}, check: failsWith(Medium, "cors/on-401")},
 		{name: "reflects any origin with credentials", opts: stackOptions{mutate: reflectsOrigin(true)},
-			fails: []string{"cors/other-origin"}, check: failsWith(Medium, "cors/other-origin")},
+			fails: foreignOriginCases, check: failsWith(Medium, foreignOriginCases...)},
+		// Allow-lists that parse the Origin as a string, with credentials for what they allow.
+		{name: "origin allow-list by prefix", opts: stackOptions{mutate: allowsOrigins(func(o string) bool {
+			return strings.HasPrefix(o, testOrigin)
+		})}, only: corsFamily, fails: []string{"cors/origin-prefix-match"}, check: failsWith(Medium, "cors/origin-prefix-match")},
+		{name: "origin allow-list by suffix", opts: stackOptions{mutate: allowsOrigins(func(o string) bool {
+			return strings.HasSuffix(o, strings.TrimPrefix(testOrigin, "http://"))
+		})}, only: corsFamily, fails: []string{"cors/origin-suffix-match"}},
+		{name: "origin allow-list takes null", opts: stackOptions{mutate: allowsOrigins(func(o string) bool {
+			return o == testOrigin || o == "null"
+		})}, only: corsFamily, fails: []string{"cors/null-origin"}},
 	})
 }
 
@@ -455,7 +472,12 @@ func TestLegitimateVariantsPass(t *testing.T) {
 			return code
 		})}, check: noted(map[string]string{"cors/other-origin": "Access-Control-Allow-Origin *"})},
 		{name: "reflects any origin without credentials", opts: stackOptions{mutate: reflectsOrigin(false)},
-			check: noted(map[string]string{"cors/other-origin": "reflects any origin, without credentials"})},
+			check: noted(map[string]string{"cors/other-origin": "reflects any origin, without credentials",
+				"cors/null-origin": `allows Origin "null", without credentials`})},
+		// Credentials, for the allowed origin alone: nothing foreign is named.
+		{name: "credentials for the allowed origin only", opts: stackOptions{mutate: allowsOrigins(func(o string) bool {
+			return o == testOrigin
+		})}, only: corsFamily},
 		// RFC 7519 §4.1.4 allows "some small leeway"; none at all is allowed too, and leaves nothing within it to test.
 		{name: "no leeway", opts: stackOptions{leeway: time.Nanosecond},
 			skips: []string{"claims/expired-within-leeway", "claims/iat-within-leeway", "claims/nbf-within-leeway"},
@@ -841,6 +863,19 @@ func trustsSubjectUntil(st *stack, next http.Handler) http.Handler {
 			mu.Unlock()
 		}
 	})
+}
+
+// allowsOrigins names in Access-Control-Allow-Origin, with Allow-Credentials, every Origin that allowed takes.
+func allowsOrigins(allowed func(origin string) bool) mutation {
+	return func(_ *stack, next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if o := r.Header.Get("Origin"); o != "" && allowed(o) {
+				w.Header().Set("Access-Control-Allow-Origin", o)
+				w.Header().Set("Access-Control-Allow-Credentials", "true")
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // reflectsOrigin echoes any foreign Origin in Access-Control-Allow-Origin, with Allow-Credentials if creds.

@@ -66,30 +66,64 @@ func corsCases() []Case {
 			},
 			// A CORS layer may refuse a foreign origin outright (gin-contrib/cors answers a bare 403).
 			Expect: Expect{Status: http.StatusOK, Also: []int{http.StatusForbidden}},
-			Check:  checkReflection,
+			Check:  reflectionOf(func(*Env) string { return attackerOrigin }),
 		},
+		// Origins an allow-list gets wrong when it parses the Origin header as a string (PortSwigger's "errors
+		// parsing Origin headers"): the allowed origin with a host appended, an attacker's host ending in the
+		// allowed one, and null, which sandboxed frames and file: pages send (Fetch §3.2.5).
+		foreignOrigin("origin-prefix-match", "by prefix (the allowed origin + \".attacker.example\")",
+			func(env *Env) string { return env.Origin + ".attacker.example" }),
+		foreignOrigin("origin-suffix-match", "by suffix (an attacker's host ending in the allowed host)",
+			func(env *Env) string {
+				scheme, host, _ := strings.Cut(env.Origin, "://")
+				return scheme + "://attacker" + host
+			}),
+		foreignOrigin("null-origin", "that takes null: any sandboxed iframe sends it", func(*Env) string { return "null" }),
+	}
+}
+
+// foreignOrigin is a reflection case whose Origin is a near-miss of the allowed origin.
+func foreignOrigin(name, how string, origin func(env *Env) string) Case {
+	return Case{
+		Name: name, Severity: Medium,
+		Why: "the API's CORS allow-list matches origins " + how + " and allows credentials: that site reads the " +
+			"answers with the user's credentials",
+		Build: func(_ context.Context, env *Env) (httpcall.Request, error) {
+			req := request(env, env.Paths.Private, bearer(env.ScopedToken))
+			req.Header.Set("Origin", origin(env))
+			return req, nil
+		},
+		Expect: Expect{Status: http.StatusOK, Also: []int{http.StatusForbidden}},
+		Check:  reflectionOf(origin),
 	}
 }
 
 // attackerOrigin is the foreign origin of the reflection case.
 const attackerOrigin = "https://attacker.example"
 
-// checkReflection fails only what the Fetch standard makes dangerous: an answer that names the foreign origin (or
-// "null") and allows credentials, so the browser hands it to the attacker's page with cookies or HTTP auth. "*"
-// never works with credentials, and a bearer token is never sent by the browser on its own, so without
-// Allow-Credentials an echoed origin only reads what the page could fetch itself.
-func checkReflection(_ context.Context, _ *Env, resp *httpcall.Response) (string, error) {
-	acao := resp.Header.Get("Access-Control-Allow-Origin")
-	creds := strings.EqualFold(strings.TrimSpace(resp.Header.Get("Access-Control-Allow-Credentials")), "true")
-	switch {
-	case (acao == attackerOrigin || acao == "null") && creds:
-		return "", fmt.Errorf("Access-Control-Allow-Origin %q with Access-Control-Allow-Credentials: true: any site reads the answers", acao)
-	case acao == attackerOrigin:
-		return "reflects any origin, without credentials: allowed by Fetch, as bearer tokens are never sent by the browser itself", nil
-	case acao == "*":
-		return "Access-Control-Allow-Origin *: allowed by Fetch for a bearer-token API (never with credentials)", nil
+// reflectionOf judges the answer to a request from the foreign origin sent(env), failing only what the Fetch
+// standard makes dangerous: an answer that names that origin (or "null") and allows credentials, so the browser
+// hands it to the foreign page with cookies or HTTP auth. "*" never works with credentials, and a bearer token is
+// never sent by the browser on its own, so without Allow-Credentials an echoed origin only reads what the page
+// could fetch itself.
+func reflectionOf(sent func(env *Env) string) func(context.Context, *Env, *httpcall.Response) (string, error) {
+	return func(_ context.Context, env *Env, resp *httpcall.Response) (string, error) {
+		origin := sent(env)
+		acao := resp.Header.Get("Access-Control-Allow-Origin")
+		creds := strings.EqualFold(strings.TrimSpace(resp.Header.Get("Access-Control-Allow-Credentials")), "true")
+		switch {
+		case (acao == origin || acao == "null") && creds:
+			return "", fmt.Errorf("Access-Control-Allow-Origin %q with Access-Control-Allow-Credentials: true for "+
+				"Origin %q: that site reads the answers", acao, origin)
+		case acao == origin && origin == attackerOrigin:
+			return "reflects any origin, without credentials: allowed by Fetch, as bearer tokens are never sent by the browser itself", nil
+		case acao == origin:
+			return fmt.Sprintf("allows Origin %q, without credentials: allowed by Fetch for a bearer-token API", origin), nil
+		case acao == "*":
+			return "Access-Control-Allow-Origin *: allowed by Fetch for a bearer-token API (never with credentials)", nil
+		}
+		return "", nil
 	}
-	return "", nil
 }
 
 // corsOnError checks an error response carries CORS headers and exposes WWW-Authenticate to the browser app.
