@@ -74,7 +74,7 @@ func pathsCases() []Case {
 				return "/" + pub + strings.Repeat("/..", strings.Count(pub, "/")+1) + env.Paths.Private, nil
 			}},
 	}
-	out := make([]Case, 0, len(cases))
+	out := make([]Case, 0, len(cases)+1)
 	for _, pc := range cases {
 		out = append(out, Case{
 			Name: pc.name, Severity: High,
@@ -94,6 +94,24 @@ func pathsCases() []Case {
 			Check:  servedElsewhere,
 		})
 	}
+	// IIS URL Rewrite, Symfony before 4.4 and Zend route by X-Original-URL or X-Rewrite-URL when present, while a
+	// check in front of them saw the request line's path: the public route asked for, the private one served.
+	out = append(out, Case{
+		Name: "original-url-header", Severity: High,
+		Why: "the private route's content is served without a token to a request for another path that names it in " +
+			"X-Original-URL or X-Rewrite-URL: the router follows the header, the access control the request line",
+		Build: func(_ context.Context, env *Env) (httpcall.Request, error) {
+			carrier := env.Paths.Public
+			if carrier == "" {
+				carrier = unknownPath
+			}
+			return request(env, carrier, http.Header{
+				"X-Original-Url": {env.Paths.Private}, "X-Rewrite-Url": {env.Paths.Private},
+			}), nil
+		},
+		Expect: expect,
+		Check:  servedElsewhere,
+	})
 	return out
 }
 
@@ -126,6 +144,8 @@ func servedElsewhere(ctx context.Context, env *Env, resp *httpcall.Response) (st
 			resp.Status)
 	case ref.unknown != "" && got == ref.unknown:
 		return fmt.Sprintf("answered %d with what the API answers for a path it does not have", resp.Status), nil
+	case ref.public != "" && got == ref.public:
+		return fmt.Sprintf("answered %d with the public route's own answer", resp.Status), nil
 	case ref.private == "":
 		return "", skipf("answered %d without a token, and %s, so the tester cannot tell whether this is the "+
 			"private route's content: check this path by hand", resp.Status, ref.why)
@@ -139,6 +159,7 @@ func servedElsewhere(ctx context.Context, env *Env, resp *httpcall.Response) (st
 type pathRef struct {
 	private string // "" when it cannot tell the private content apart; why then says why
 	unknown string // "" unless such a path gets a 2xx
+	public  string // the public route's answer, "" without one
 	why     string
 }
 
@@ -193,12 +214,15 @@ func (e *Env) pathReference(ctx context.Context) (*pathRef, error) {
 	default:
 		ref.private = private
 	}
-	if ref.private != "" && e.Paths.Public != "" {
+	if e.Paths.Public != "" {
 		public, err := get(e.Paths.Public, nil)
 		if err != nil {
 			return nil, err
 		}
-		if comparable(public.Body) == private {
+		if public.Status >= 200 && public.Status < 300 {
+			ref.public = comparable(public.Body)
+		}
+		if ref.private != "" && ref.public == private {
 			ref.private, ref.why = "", "the public route answers as the private one does"
 		}
 	}
@@ -208,11 +232,28 @@ func (e *Env) pathReference(ctx context.Context) (*pathRef, error) {
 	return ref, nil
 }
 
-// digits are masked before bodies are compared, so a timestamp or a counter in an answer does not make the same
-// page look like another.
-var digits = regexp.MustCompile(`[0-9]+`)
+// word is a run of the characters ids are written in (UUIDs, hex, base64url, ULIDs, timestamps' parts).
+var word = regexp.MustCompile(`[A-Za-z0-9_-]+`)
 
-// comparable is a body as the paths cases compare it: digits masked, surrounding space trimmed.
+// idLength is the length from which a word with a digit in it is taken for an id (a request id, a UUID, a nonce)
+// and masked whole; shorter ones (counters, times) keep their letters and lose their digits.
+const idLength = 12
+
+// comparable is a body as the paths cases compare it: ids and digits masked, so a timestamp, a counter or a request
+// id in an answer does not make the same page look like another; surrounding space trimmed.
 func comparable(body []byte) string {
-	return strings.TrimSpace(digits.ReplaceAllString(string(body), "0"))
+	return strings.TrimSpace(word.ReplaceAllStringFunc(string(body), func(w string) string {
+		if !strings.ContainsAny(w, "0123456789") {
+			return w
+		}
+		if len(w) >= idLength {
+			return "#"
+		}
+		return strings.Map(func(r rune) rune {
+			if '0' <= r && r <= '9' {
+				return '0'
+			}
+			return r
+		}, w)
+	}))
 }

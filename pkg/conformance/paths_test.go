@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tokencheck/tokencheck/pkg/httpcall"
@@ -57,11 +58,17 @@ func TestPathsCasesCatchTheirFlaw(t *testing.T) {
 		// Everything under the public prefix passes unchecked, and the router cleans the path afterwards.
 		{name: "public allow-list by prefix", opts: stackOptions{mutate: publicPrefixAllowList},
 			only: pathFamily, fails: []string{"paths/public-dot-dot"}, check: failsWith(High, "paths/public-dot-dot")},
-		// When the private route's answer cannot be told from other pages, a 2xx is not judged either way.
+		{name: "router follows X-Original-URL", opts: stackOptions{mutate: followsOriginalURL}, only: pathFamily,
+			fails: []string{"paths/original-url-header"}, check: failsWith(High, "paths/original-url-header")},
+		// Answers that differ in words from one request to the next cannot be compared: a 2xx is then skipped.
+		{name: "router ignores a trailing slash, answers vary in words", opts: stackOptions{
+			mutate: chain(confusedRouter(writtenPath, trimSlash), wordsVary)},
+			only: pathFamily, skips: []string{"paths/trailing-slash", "paths/original-url-header"},
+			check: skippedFor(map[string]string{"paths/trailing-slash": "changes from one request to the next"})},
+		// A request id in every answer is masked, so the private route's answer is still recognised.
 		{name: "router ignores a trailing slash, answers carry a request id", opts: stackOptions{
 			mutate: chain(confusedRouter(writtenPath, trimSlash), requestIDInBody)},
-			only: pathFamily, skips: []string{"paths/trailing-slash"}, check: skippedFor(map[string]string{
-				"paths/trailing-slash": "changes from one request to the next"})},
+			only: pathFamily, fails: []string{"paths/trailing-slash"}},
 	})
 }
 
@@ -86,8 +93,12 @@ func TestPathsLegitimateVariants(t *testing.T) {
 		{name: "normalises before the access control", opts: stackOptions{mutate: normalisesFirst}, only: pathFamily,
 			check: func(t *testing.T, _ *Env, results []Result) {
 				for _, r := range results {
-					if r.Case.Category == PathSpellings && r.Got != http.StatusUnauthorized {
-						t.Errorf("%s got %d, want the private route's 401", r.Case.ID(), r.Got)
+					want := http.StatusUnauthorized
+					if r.Case.Name == "original-url-header" {
+						want = http.StatusOK // the public route, which it asks for
+					}
+					if r.Case.Category == PathSpellings && r.Got != want {
+						t.Errorf("%s got %d, want %d", r.Case.ID(), r.Got, want)
 					}
 				}
 			}},
@@ -112,6 +123,7 @@ func TestServedElsewhere(t *testing.T) {
 		{"another page", pathRef{private: comparable([]byte(private))}, "<html>", Pass},
 		{"no reference", pathRef{why: "it changes"}, private, Skip},
 		{"no reference, but the unknown path's page", pathRef{why: "it changes", unknown: "<html>"}, "<html>", Pass},
+		{"no reference, but the public route's answer", pathRef{why: "it changes", public: "public"}, "public", Pass},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -126,6 +138,30 @@ func TestServedElsewhere(t *testing.T) {
 				t.Errorf("severity %s, want high", j.finding.Severity)
 			}
 		})
+	}
+}
+
+func TestComparable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		a, b string
+		same bool
+	}{
+		{`{"at":1733000000,"n":7}`, `{"at":1733000042,"n":8}`, true},
+		{`{"request_id":"5f0c9a7e-1b2d-4c3e-9f00-aa11bb22cc33","m":"hi"}`, `{"request_id":"0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0","m":"hi"}`, true},
+		{`{"trace":"01HF8Z3K9Q2W7M4N6P8R0T2V4X"}`, `{"trace":"01HF8Z3KB1C3D5E7F9G1H3J5K7"}`, true},
+		{`at 2026-12-01T16:36:23.827Z`, `at 2027-01-02T01:02:03.004Z`, true},
+		{" <html>\n", "<html>", true},
+		{`{"message":"private"}`, `{"message":"public"}`, false},
+		{`{"message":"authenticated"}`, `{"message":"authorization"}`, false},
+		{`{"v":"v1"}`, `{"v":"v2"}`, true},
+		{`{"v":"abc"}`, `{"v":"abd"}`, false},
+	}
+	for _, tc := range tests {
+		if got := comparable([]byte(tc.a)) == comparable([]byte(tc.b)); got != tc.same {
+			t.Errorf("comparable(%q) == comparable(%q) is %v, want %v (%q, %q)", tc.a, tc.b, got, tc.same,
+				comparable([]byte(tc.a)), comparable([]byte(tc.b)))
+		}
 	}
 }
 
@@ -193,6 +229,18 @@ func validToken(st *stack) func(context.Context) (string, error) {
 	}
 }
 
+// followsOriginalURL checks the token by the request line's path, then routes by X-Original-URL when present.
+func followsOriginalURL(st *stack, next http.Handler) http.Handler {
+	token := validToken(st)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/private" || r.Header.Get("X-Original-Url") != "/api/private" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		serveAuthorised(w, r, next, token)
+	})
+}
+
 // chain applies mutations so that the first is outermost.
 func chain(ms ...mutation) mutation {
 	return func(st *stack, next http.Handler) http.Handler {
@@ -213,6 +261,24 @@ func requestIDInBody(_ *stack, next http.Handler) http.Handler {
 			id := make([]byte, 8)
 			_, _ = rand.Read(id)
 			body = fmt.Appendf(nil, `{"request_id":%q,%s`, hex.EncodeToString(id), body[1:])
+		}
+		copyRecorded(w, rec, body)
+	})
+}
+
+// wordsVary adds to every 2xx JSON answer a word no earlier answer had (the request's number in letters).
+func wordsVary(_ *stack, next http.Handler) http.Handler {
+	var n atomic.Int64
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		if rec.Code/100 == 2 && bytes.HasPrefix(body, []byte("{")) {
+			var letters []byte
+			for i := n.Add(1); i > 0; i /= 26 {
+				letters = append(letters, byte('a'+i%26))
+			}
+			body = fmt.Appendf(nil, `{"word":%q,%s`, letters, body[1:])
 		}
 		copyRecorded(w, rec, body)
 	})

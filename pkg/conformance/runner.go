@@ -245,6 +245,10 @@ func (r *Runner) runOne(ctx context.Context, env *Env, c *Case) (res Result) {
 		res.Got, res.Challenge = resp.Status, strings.Join(resp.Header.Values("WWW-Authenticate"), ", ")
 		j := r.judge(ctx, env, c, st.Expect, resp)
 		res.Verdict, res.Detail = j.verdict, joinNotes(res.Detail, j.detail)
+		if j.verdict == Skip {
+			res.Detail = prefix + j.detail
+			return res // an answer that cannot be judged ends the case: a later step's pass must not hide it
+		}
 		if j.verdict == Fail {
 			res.Detail = prefix + j.detail
 			res.Severity, res.Why, res.Crashed = j.finding.Severity, j.finding.Why, resp.Status >= 500
