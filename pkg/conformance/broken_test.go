@@ -491,6 +491,15 @@ func TestLegitimateVariantsPass(t *testing.T) {
 		// RFC 9110 §9.3.2: HEAD answered as GET, so a HEAD without a token gets the GET's 401 (not a 405).
 		{name: "HEAD served as GET", opts: stackOptions{mutate: headAsGet},
 			check: gotStatus("methods/head-no-token", http.StatusUnauthorized)},
+		// A gateway that answers 429 (RFC 6585 §4): the request is sent again, and nothing is judged on a 429.
+		{name: "rate-limits each route's first request", opts: stackOptions{mutate: rateLimitsFirstRequests},
+			check: func(t *testing.T, _ *Env, results []Result) {
+				for _, r := range results {
+					if r.Got == http.StatusTooManyRequests {
+						t.Errorf("%s was judged on a 429: %s", r.Case.ID(), r.Detail)
+					}
+				}
+			}},
 		// RFC 6750 §3 fixes the challenge, not the body.
 		{name: "plain-text error bodies", opts: stackOptions{mutate: plainErrorBodies}, profiles: both,
 			check: func(t *testing.T, env *Env, _ []Result) {
@@ -1037,6 +1046,30 @@ func checksGetOnly(_ *stack, next http.Handler) http.Handler {
 		if r.Method != http.MethodHead {
 			_, _ = io.WriteString(w, `{"message":"Hello from a private endpoint!"}`)
 		}
+	})
+}
+
+// rateLimitsFirstRequests answers the first request of each method and path 429 Too Many Requests with Retry-After:
+// 0, before the API sees it, as a gateway whose bucket for that route starts empty. Deterministic, unlike a bucket
+// that drains with time, and it reaches every family: each paths and methods case has a route of its own, and the
+// routes' first requests come from the footing check, the leeway measurement and the cases.
+func rateLimitsFirstRequests(_ *stack, next http.Handler) http.Handler {
+	var (
+		mu   sync.Mutex
+		seen = map[string]bool{}
+	)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := r.Method + " " + r.URL.RawPath + " " + r.URL.Path
+		mu.Lock()
+		first := !seen[key]
+		seen[key] = true
+		mu.Unlock()
+		if first {
+			w.Header().Set("Retry-After", "0")
+			http.Error(w, "slow down", http.StatusTooManyRequests)
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -183,7 +183,7 @@ func (e *Env) pathReference(ctx context.Context) (*pathRef, error) {
 		}
 	}
 	get := func(path string, header http.Header) (*httpcall.Response, error) {
-		return httpcall.Do(ctx, e.HTTP, request(e, path, header))
+		return e.do(ctx, request(e, path, header), nil)
 	}
 	ref := &pathRef{}
 	unknown, err := get(unknownPath, nil)

@@ -57,7 +57,7 @@ func rfc9728Cases() []Case {
 				if err != nil || !u.IsAbs() || (u.Scheme != "https" && u.Scheme != "http") {
 					return "", findingf(Low, "", "resource_metadata %q is not an absolute http(s) URL", link)
 				}
-				got, err := httpcall.Do(ctx, env.HTTP, httpcall.Request{Method: http.MethodGet, URL: link})
+				got, err := env.do(ctx, httpcall.Request{Method: http.MethodGet, URL: link}, nil)
 				if err != nil {
 					return "", findingf(Low, "", "resource_metadata %q does not answer: %v", link, err)
 				}

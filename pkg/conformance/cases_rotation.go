@@ -110,7 +110,7 @@ func awaitAccepted(ctx context.Context, env *Env, req httpcall.Request) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if resp, err := httpcall.Do(ctx, env.HTTP, req); err == nil && resp.Status == http.StatusOK {
+		if resp, err := env.do(ctx, req, nil); err == nil && resp.Status == http.StatusOK {
 			return
 		}
 		select {

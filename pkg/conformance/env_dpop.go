@@ -44,7 +44,7 @@ type dpopEnv struct {
 
 // fetchResourceMetadata reads the API's RFC 9728 document; (nil, nil) when it publishes none (any non-200).
 func fetchResourceMetadata(ctx context.Context, hc *http.Client, api string) (*ResourceMetadata, error) {
-	resp, err := httpcall.Do(ctx, hc, httpcall.Request{Method: http.MethodGet, URL: strings.TrimSuffix(api, "/") + PathResourceMetadata})
+	resp, err := doPatiently(ctx, hc, httpcall.Request{Method: http.MethodGet, URL: strings.TrimSuffix(api, "/") + PathResourceMetadata}, nil)
 	if err != nil {
 		return nil, err //nolint:wrapcheck // httpcall's errors name the URL
 	}

@@ -103,7 +103,7 @@ func (e *Env) footingOnce(ctx context.Context, path string, scoped bool) error {
 		}
 		req.Header = dpopHeader(d.bound, proof)
 	}
-	resp, err := httpcall.Do(ctx, e.HTTP, req)
+	resp, err := e.do(ctx, req, nil)
 	if err != nil {
 		return &FootingError{Route: path, Cause: CauseUnavailable, Err: err}
 	}

@@ -137,10 +137,14 @@ func (e *Env) acceptsExpiredBy(ctx context.Context, d time.Duration) (ok bool, a
 	if err != nil {
 		return false, 0, fmt.Errorf("mint a token to measure the leeway: %w", err)
 	}
+	req := request(e, e.Paths.Private, bearer(tok))
 	sent := time.Now()
-	resp, err := httpcall.Do(ctx, e.HTTP, request(e, e.Paths.Private, bearer(tok)))
+	resp, err := e.do(ctx, req, func() (httpcall.Request, error) { sent = time.Now(); return req, nil })
 	if err != nil {
 		return false, 0, fmt.Errorf("measuring the leeway: %w", err)
+	}
+	if resp.Status == http.StatusTooManyRequests {
+		return false, 0, fmt.Errorf("measuring the leeway: %w", rateLimited(resp))
 	}
 	// The API judged the token somewhere between sending and answering: an acceptance proves the leeway is at
 	// least the age when sent, a refusal that it is less than the age when answered.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -234,7 +235,18 @@ func (r *Runner) runOne(ctx context.Context, env *Env, c *Case) (res Result) {
 		if len(steps) > 1 {
 			prefix = fmt.Sprintf("step %d of %d (%s): ", i+1, len(steps), st.Label)
 		}
-		resp, err := httpcall.Do(ctx, env.HTTP, st.Request)
+		// A fresh proof and token for each try; but a serial case's Build changes the tenant (a rotation), which a
+		// second call would repeat, so its request is sent again as it is.
+		var rebuild func() (httpcall.Request, error)
+		if c.Steps == nil && !c.Serial {
+			rebuild = func() (httpcall.Request, error) { return c.Build(ctx, env) }
+		}
+		resp, err := env.do(ctx, st.Request, rebuild)
+		if err == nil && resp.Status == http.StatusTooManyRequests {
+			res.Got, res.Challenge = resp.Status, strings.Join(resp.Header.Values("WWW-Authenticate"), ", ")
+			res.Verdict, res.Detail = Skip, prefix+rateLimited(resp).Error()
+			return res
+		}
 		if err != nil {
 			res.Got, res.Challenge = 0, ""
 			res.Verdict, res.Detail, res.Crashed = Fail, prefix+"no answer: "+err.Error(), true
