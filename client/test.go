@@ -41,7 +41,7 @@ var routeNames = []string{"public", "private", "scoped"}
 // suiteNames are the flags that set the suite's inputs, for the skip reasons and notes of its report.
 var suiteNames = conformance.Names{
 	Leeway: "--leeway", NoScopeClient: "--noscope-client-id and --noscope-client-secret",
-	SkipRoute: "--skip-route", DPoP: "--dpop", Trap: "--listen and --listen-url",
+	SkipRoute: "--skip-route", DPoP: "--dpop", Trap: "--listen and --listen-url", Origin: "--origin",
 }
 
 func newTestCmd(a *app) *cobra.Command {
@@ -84,7 +84,7 @@ Exit status: 0 all passed (or only failures below --fail-on), 1 some failed, 2 t
 	f.StringVar(&o.paths.Private, "private", def.Private, "path of the route that needs a valid token")
 	f.StringVar(&o.paths.Scoped, "scoped", def.Scoped, "path of the route that needs --scope")
 	f.StringVar(&o.scope, "scope", local.Scope, "scope the scoped route requires")
-	f.StringVar(&o.origin, "origin", local.AppOrigin, "an origin the API allows (CORS cases)")
+	f.StringVar(&o.origin, "origin", local.AppOrigin, "an origin the API allows (CORS cases; by default they skip for an API that answers it no CORS headers at all)")
 	f.StringVar(&o.noScopeID, "noscope-client-id", a.getenv("AUTH0_NOSCOPE_CLIENT_ID"),
 		"real tenant: a client without the scope, for the 403 cases (env AUTH0_NOSCOPE_CLIENT_ID)")
 	f.StringVar(&o.noScopeSecret, "noscope-client-secret", a.getenv("AUTH0_NOSCOPE_CLIENT_SECRET"),
@@ -160,7 +160,7 @@ func (a *app) runTest(cmd *cobra.Command, conn *connOptions, o *testOptions) err
 		API: conn.API, Issuer: conn.IssuerURL(), Audience: conn.Audience,
 		ClientID: conn.ClientID, ClientSecret: conn.ClientSecret,
 		NoScopeClientID: o.noScopeID, NoScopeClientSecret: o.noScopeSecret,
-		Paths: paths, Scope: o.scope, Origin: o.origin, HTTP: hc,
+		Paths: paths, Scope: o.scope, Origin: o.origin, OriginGiven: cmd.Flags().Changed("origin"), HTTP: hc,
 		TrapListen: o.listen, TrapURL: o.listenURL,
 		Leeway: o.leeway, LeewayGiven: cmd.Flags().Changed("leeway"), DPoP: o.dpop, Names: suiteNames,
 	})

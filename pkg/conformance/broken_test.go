@@ -263,7 +263,8 @@ var methodCases = []string{"methods/head-no-token", "methods/unknown-method-no-t
 var (
 	foreignOriginCases = []string{"cors/other-origin", "cors/origin-prefix-match", "cors/origin-suffix-match",
 		"cors/null-origin"}
-	corsFamily = regexp.MustCompile(`^(quickstart|cors)/`)
+	corsFamily       = regexp.MustCompile(`^(quickstart|cors)/`)
+	corsSupportCases = []string{"cors/preflight", "cors/on-401", "cors/on-403", "cors/on-200"}
 )
 
 var leewayCases = []string{
@@ -401,6 +402,10 @@ func TestNewCasesCatchTheirFlaw(t *testing.T) {
 			fails: []string{"cors/on-401"}, check: failsWith(Medium, "cors/on-401")},
 		{name: "reflects any origin with credentials", opts: stackOptions{mutate: reflectsOrigin(true)},
 			fails: foreignOriginCases, check: failsWith(Medium, foreignOriginCases...)},
+		// An API without CORS, tested with the origin of a web app that calls it: a browser app there breaks.
+		{name: "no CORS, origin given", opts: stackOptions{mutate: servesNoCORS}, only: corsFamily,
+			config: func(c *Config) { c.OriginGiven = true }, fails: corsSupportCases,
+			check: failsWith(Medium, corsSupportCases...)},
 		// Allow-lists that parse the Origin as a string, with credentials for what they allow.
 		{name: "origin allow-list by prefix", opts: stackOptions{mutate: allowsOrigins(func(o string) bool {
 			return strings.HasPrefix(o, testOrigin)
@@ -474,6 +479,14 @@ func TestLegitimateVariantsPass(t *testing.T) {
 		{name: "reflects any origin without credentials", opts: stackOptions{mutate: reflectsOrigin(false)},
 			check: noted(map[string]string{"cors/other-origin": "reflects any origin, without credentials",
 				"cors/null-origin": `allows Origin "null", without credentials`})},
+		// A server-to-server API answers no CORS headers at all: with the default origin, the cases that need CORS
+		// support skip, saying so; the foreign-origin ones still run (and pass).
+		{name: "no CORS at all", opts: stackOptions{mutate: servesNoCORS}, only: corsFamily, skips: corsSupportCases,
+			check: func(t *testing.T, _ *Env, results []Result) {
+				if d := resultOf(t, results, "cors/preflight").Detail; !strings.Contains(d, "answers no CORS headers") {
+					t.Errorf("cors/preflight skipped for %q", d)
+				}
+			}},
 		// Credentials, for the allowed origin alone: nothing foreign is named.
 		{name: "credentials for the allowed origin only", opts: stackOptions{mutate: allowsOrigins(func(o string) bool {
 			return o == testOrigin
@@ -871,6 +884,27 @@ func trustsSubjectUntil(st *stack, next http.Handler) http.Handler {
 			}
 			mu.Unlock()
 		}
+	})
+}
+
+// servesNoCORS is an API that knows nothing of CORS: OPTIONS is a method it does not serve, and no answer carries
+// an Access-Control header.
+func servesNoCORS(st *stack, next http.Handler) http.Handler {
+	stripped := rewriting(func(h http.Header, code int) int {
+		for k := range h {
+			if strings.HasPrefix(k, "Access-Control-") {
+				h.Del(k)
+			}
+		}
+		return code
+	})(st, next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		stripped.ServeHTTP(w, r)
 	})
 }
 

@@ -13,6 +13,7 @@ type Names struct {
 	SkipRoute     string // blanks a route of Config.Paths
 	DPoP          string // sets Config.DPoP
 	Trap          string // sets Config.TrapListen and TrapURL
+	Origin        string // sets Config.Origin (and OriginGiven)
 }
 
 // leewayGiven is the leeway note when the caller gave it.
@@ -62,4 +63,14 @@ func (n Names) trapFix() string {
 		return "serve the trap at an address the API can reach"
 	}
 	return "set " + n.Trap + " to an address it can reach"
+}
+
+// noCORS is why the CORS support cases skip for an API that answers the default origin with no CORS headers.
+func (n Names) noCORS(origin string) string {
+	why := fmt.Sprintf("the API answers no CORS headers to Origin %s (a preflight and a GET of the private route): "+
+		"it serves no browser app from there", origin)
+	if n.Origin == "" {
+		return why + "; the caller can name the origin its web app uses"
+	}
+	return why + "; give the origin your web app uses with " + n.Origin
 }

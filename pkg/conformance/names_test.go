@@ -11,7 +11,7 @@ import (
 // cliNames are the names client test gives, so the texts below are what its users read.
 var cliNames = Names{
 	Leeway: "--leeway", NoScopeClient: "--noscope-client-id and --noscope-client-secret",
-	SkipRoute: "--skip-route", DPoP: "--dpop", Trap: "--listen and --listen-url",
+	SkipRoute: "--skip-route", DPoP: "--dpop", Trap: "--listen and --listen-url", Origin: "--origin",
 }
 
 // TestNamesWordTexts: the skip reasons and notes that say what to set name no flag unless the caller gave its
@@ -64,6 +64,9 @@ func TestNamesWordTexts(t *testing.T) {
 			return env.DPoP.skip
 		}, "the API does not advertise DPoP (no dpop_signing_alg_values_supported in its RFC 9728 metadata); forcing DPoP runs these anyway",
 			"the API does not advertise DPoP (no dpop_signing_alg_values_supported in its RFC 9728 metadata); --dpop runs these anyway"},
+		{"no CORS", func(_ *testing.T, env *Env) string { return env.Names.noCORS("http://localhost:3000") },
+			"the API answers no CORS headers to Origin http://localhost:3000 (a preflight and a GET of the private route): it serves no browser app from there; the caller can name the origin its web app uses",
+			"the API answers no CORS headers to Origin http://localhost:3000 (a preflight and a GET of the private route): it serves no browser app from there; give the origin your web app uses with --origin"},
 		{"trap not conclusive", func(t *testing.T, env *Env) string {
 			c := caseByID(t, "forged/jku-attacker-url")
 			note, err := c.Check(t.Context(), env, nil)
