@@ -206,12 +206,20 @@ func failsWith(sev Severity, idList ...string) func(*testing.T, *Env, []Result) 
 }
 
 // noted checks that each case passed with a note containing its text.
-func noted(notes map[string]string) func(*testing.T, *Env, []Result) {
+func noted(notes map[string]string) func(*testing.T, *Env, []Result) { return endedWith(Pass, notes) }
+
+// skippedFor checks that each case skipped with a reason containing its text.
+func skippedFor(reasons map[string]string) func(*testing.T, *Env, []Result) {
+	return endedWith(Skip, reasons)
+}
+
+// endedWith checks that each case ended with verdict v and a detail containing its text.
+func endedWith(v Verdict, texts map[string]string) func(*testing.T, *Env, []Result) {
 	return func(t *testing.T, _ *Env, results []Result) {
 		t.Helper()
-		for id, text := range notes {
-			if r := resultOf(t, results, id); r.Verdict != Pass || !strings.Contains(r.Detail, text) {
-				t.Errorf("%s: %s %q, want a pass noting %q", id, r.Verdict, r.Detail, text)
+		for id, text := range texts {
+			if r := resultOf(t, results, id); r.Verdict != v || !strings.Contains(r.Detail, text) {
+				t.Errorf("%s: %s %q, want %s with %q", id, r.Verdict, r.Detail, v, text)
 			}
 		}
 	}

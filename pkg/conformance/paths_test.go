@@ -343,15 +343,3 @@ func otherPageAt(p string) mutation {
 		})
 	}
 }
-
-// skippedFor checks that each case skipped with a reason containing its text.
-func skippedFor(reasons map[string]string) func(*testing.T, *Env, []Result) {
-	return func(t *testing.T, _ *Env, results []Result) {
-		t.Helper()
-		for id, text := range reasons {
-			if r := resultOf(t, results, id); r.Verdict != Skip || !strings.Contains(r.Detail, text) {
-				t.Errorf("%s: %s %q, want a skip saying %q", id, r.Verdict, r.Detail, text)
-			}
-		}
-	}
-}
