@@ -67,15 +67,16 @@ func doPatiently(ctx context.Context, hc *http.Client, req httpcall.Request, reb
 // HTTP date): without one, 1 s doubled for each try. ok is false when the wait is beyond maxRateLimitWait.
 func retryWait(v string, try int, now time.Time) (wait time.Duration, ok bool) {
 	v = strings.TrimSpace(v)
-	switch secs, err := strconv.ParseUint(v, 10, 64); {
+	switch secs, err := strconv.ParseInt(v, 10, 64); {
 	case v == "":
 		wait = time.Second << (try - 1)
-	case err == nil && secs > uint64(maxRateLimitWait/time.Second):
-		return 0, false
-	case err == nil:
+	case err == nil && secs >= 0:
+		if secs > int64(maxRateLimitWait/time.Second) {
+			return 0, false
+		}
 		wait = time.Duration(secs) * time.Second
 	case strings.Trim(v, "0123456789") == "":
-		return 0, false // more seconds than a uint64 holds
+		return 0, false // more seconds than an int64 holds
 	default:
 		at, err := http.ParseTime(v)
 		if err != nil {
