@@ -106,3 +106,32 @@ func TestRateLimitedCases(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRetryWait: whatever Retry-After a server sends, the wait is never negative and never beyond the cap.
+func FuzzRetryWait(f *testing.F) {
+	f.Add("", 1)
+	f.Add("120", 2)
+	f.Add("Wed, 21 Oct 2015 07:28:00 GMT", 1)
+	f.Add("-3", 4)
+	f.Fuzz(func(t *testing.T, v string, try int) {
+		if try < 1 || try > rateLimitTries {
+			t.Skip()
+		}
+		wait, ok := retryWait(v, try, time.Now())
+		if ok && (wait < 0 || wait > maxRateLimitWait) {
+			t.Fatalf("retryWait(%q, %d) = %s, ok", v, try, wait)
+		}
+	})
+}
+
+// FuzzComparable: masking is stable (masking twice changes nothing) and never panics on any body.
+func FuzzComparable(f *testing.F) {
+	f.Add([]byte(`{"message":"private","at":1733000000,"id":"5f0c9a7e-1b2d-4c3e-9f00-aa11bb22cc33"}`))
+	f.Add([]byte("<!doctype html>\n"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		once := comparable(body)
+		if twice := comparable([]byte(once)); twice != once {
+			t.Fatalf("comparable is not stable: %q then %q", once, twice)
+		}
+	})
+}
