@@ -242,11 +242,6 @@ func (r *Runner) runOne(ctx context.Context, env *Env, c *Case) (res Result) {
 			rebuild = func() (httpcall.Request, error) { return c.Build(ctx, env) }
 		}
 		resp, err := env.do(ctx, st.Request, rebuild)
-		if err == nil && resp.Status == http.StatusTooManyRequests {
-			res.Got, res.Challenge = resp.Status, strings.Join(resp.Header.Values("WWW-Authenticate"), ", ")
-			res.Verdict, res.Detail = Skip, prefix+rateLimited(resp).Error()
-			return res
-		}
 		if err != nil {
 			res.Got, res.Challenge = 0, ""
 			res.Verdict, res.Detail, res.Crashed = Fail, prefix+"no answer: "+err.Error(), true
@@ -255,6 +250,10 @@ func (r *Runner) runOne(ctx context.Context, env *Env, c *Case) (res Result) {
 		}
 		// Several challenge fields (Bearer and DPoP, RFC 9449 §7.1) are one list (RFC 9110 §5.3).
 		res.Got, res.Challenge = resp.Status, strings.Join(resp.Header.Values("WWW-Authenticate"), ", ")
+		if resp.Status == http.StatusTooManyRequests {
+			res.Verdict, res.Detail = Skip, prefix+rateLimited(resp).Error()
+			return res
+		}
 		j := r.judge(ctx, env, c, st.Expect, resp)
 		res.Verdict, res.Detail = j.verdict, joinNotes(res.Detail, j.detail)
 		if j.verdict == Skip {

@@ -3,12 +3,12 @@ package webapp_test
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/tokencheck/tokencheck/internal/testhttp"
 	"github.com/tokencheck/tokencheck/pkg/webapp"
 )
 
@@ -34,19 +34,7 @@ func serve(t *testing.T, cfg webapp.Config, opts ...webapp.Option) *httptest.Ser
 
 func get(t *testing.T, method, url string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, body := testhttp.Send(t, method, url, nil, "")
 	return res, string(body)
 }
 
